@@ -1,0 +1,61 @@
+# The two commands that matter: `make book` and `make test`. Every target installs first
+# (idempotent: the virtual environment is rebuilt only when pyproject.toml or
+# constraints.txt changed since it was made).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEPS := pyproject.toml constraints.txt
+
+# Real data lives outside the repo; default to ../shared/data when it exists.
+ifeq ($(origin REPRO_DATA), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export REPRO_DATA := $(abspath ../shared/data)
+  endif
+endif
+export MPLBACKEND := Agg
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+CHAIN ?=
+PARAMS ?=
+PROFILE ?= full
+
+.PHONY: help install book test run claims data-check clean
+
+help:
+	@echo "make install                     create/refresh .venv with the pinned dependencies"
+	@echo "make book                        run every chain (full profile, unchanged notebooks skipped) and build _build/html"
+	@echo "make test                        unit + CLI tests and every notebook under nbval (smoke profile)"
+	@echo "make run CHAIN=agn PARAMS=\"seed=7\" [PROFILE=full]   re-run one paper with parameters"
+	@echo "make claims                      print the claims table"
+	@echo "make data-check                  verify every registered data set"
+
+install: $(STAMP)
+
+$(STAMP): $(DEPS)
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 2; }
+	@if [ ! -x $(PY) ]; then echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,book]"
+	@touch $(STAMP)
+
+book: install
+	$(PY) -m repro book
+
+test: install
+	$(PY) -m pytest -q tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+run: install
+	@if [ -z "$(CHAIN)" ]; then echo "usage: make run CHAIN=<id> [PARAMS=\"key=value ...\"] [PROFILE=smoke|full]"; exit 2; fi
+	$(PY) -m repro run $(CHAIN) --profile $(PROFILE) $(foreach kv,$(PARAMS),-p $(firstword $(subst =, ,$(kv))) $(patsubst $(firstword $(subst =, ,$(kv)))=%,%,$(kv)))
+
+claims: install
+	$(PY) -m repro claims
+
+data-check: install
+	$(PY) -m repro data check
+
+clean:
+	rm -rf _build book/_executed results

@@ -1,0 +1,222 @@
+"""Run a paper's chain of notebooks with papermill, and the run context notebooks use.
+
+``run(chain, profile, overrides)`` executes ``notebooks/<chain>/NN_*.ipynb`` in order into a
+staging folder and, only when every notebook succeeded, swaps it into
+``results/<chain>/<profile>/`` — a failed run leaves the previous good results untouched
+and marks nothing as done. Notebooks whose inputs are unchanged (see
+:mod:`repro.provenance`) are skipped; the first changed one and all after it re-run.
+
+Inside a notebook, ``run = chains.start("agn", profile, overrides, notebook="02_simulate")``
+gives the validated parameters (``run.params``), the output folder and ``run.claim(...)``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import claims as claims_mod
+from . import data, params as params_mod, provenance
+from .errors import ChainError
+from .io import read_json, read_npz, save_figure, write_json, write_npz
+from .paths import notebooks_root, results_root
+
+ENV_RUN_DIR = "REPRO_RUN_DIR"
+
+
+# ------------------------------------------------------------------ notebook side
+class RunContext:
+    """What a notebook of a chain needs: parameters, its output folder, claims."""
+
+    def __init__(self, chain: str, profile: str, overrides: Mapping[str, Any] | None, notebook: str):
+        self.params = params_mod.load(chain, profile, overrides)
+        self.chain = chain
+        self.profile = profile
+        self.notebook = notebook
+        env = os.environ.get(ENV_RUN_DIR)
+        self.dir = Path(env) if env else results_root() / chain / profile
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in params_mod.spec(chain).data:
+            data.verify(name)
+
+    def path(self, name: str) -> Path:
+        return self.dir / name
+
+    def save_json(self, name: str, obj) -> Path:
+        return write_json(self.path(name), obj)
+
+    def load_json(self, name: str):
+        return read_json(self._existing(name))
+
+    def save_arrays(self, name: str, **arrays) -> Path:
+        return write_npz(self.path(name), **arrays)
+
+    def load_arrays(self, name: str) -> dict:
+        return read_npz(self._existing(name))
+
+    def save_figure(self, fig, name: str) -> Path:
+        return save_figure(fig, self.path(name))
+
+    def _existing(self, name: str) -> Path:
+        p = self.path(name)
+        if not p.exists():
+            raise ChainError(f"{p} does not exist: run the earlier notebooks of chain '{self.chain}' "
+                             f"in the '{self.profile}' profile first (python -m repro run {self.chain} "
+                             f"--profile {self.profile})")
+        return p
+
+    def claim(self, key: str, value, **kw) -> claims_mod.Claim:
+        """Record a claim (see :func:`repro.claims.record`) and show it in the notebook."""
+        c = claims_mod.record(self.chain, key, value, profile=self.profile, run_dir=self.dir,
+                              notebook=self.notebook, **kw)
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+            if get_ipython() is not None:
+                display(c)
+            else:
+                print(c)
+        except ImportError:  # pragma: no cover
+            print(c)
+        return None
+
+
+def start(chain: str, profile: str = "smoke", overrides: Mapping[str, Any] | None = None,
+          notebook: str = "") -> RunContext:
+    """Validate parameters and data, and open the run folder (call in a notebook's 2nd cell)."""
+    return RunContext(chain, profile, overrides, notebook)
+
+
+# ------------------------------------------------------------------- runner side
+@dataclass
+class RunReport:
+    chain: str
+    profile: str
+    run_dir: Path
+    executed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def notebooks_of(chain: str) -> list[Path]:
+    cs = params_mod.spec(chain)
+    folder = notebooks_root() / chain
+    paths = [folder / n for n in cs.notebooks]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise ChainError(f"chain '{chain}': params.yaml lists notebooks that do not exist: {', '.join(missing)}")
+    return paths
+
+
+@contextmanager
+def _env(**values):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _failure_message(chain: str, nb: Path, exc: Exception, kept: Path) -> str:
+    cell = getattr(exc, "cell_index", None)
+    count = getattr(exc, "exec_count", None)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    where = f"cell {cell}" if cell is not None else "a cell"
+    if count is not None:
+        where += f" (execution count {count})"
+    return (f"chain '{chain}': notebook {nb.name} failed in {where}: {ename}: {evalue}\n"
+            f"  the executed notebook with the traceback is at {kept / nb.name}\n"
+            f"  previous results (if any) are untouched")
+
+
+def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None = None, *,
+        force: bool = False, log: Callable[[str], None] = print) -> RunReport:
+    """Execute a chain; see the module docstring.
+
+    Raises
+    ------
+    ChainError
+        Unknown chain, or a notebook failed (message names notebook and cell).
+    ParameterError
+        Bad overrides (raised before anything runs).
+    DataError
+        A data set of the chain is missing or corrupted (raised before anything runs).
+    """
+    import papermill as pm
+
+    params_mod.check_profile(profile)
+    p = params_mod.load(chain, profile, overrides)  # validates before anything runs
+    cs = params_mod.spec(chain)
+    for name in cs.data:
+        data.verify(name)
+    nbs = notebooks_of(chain)
+    hashes = provenance.chain_hashes(nbs, {"profile": profile, **p.as_dict()}, cs.data)
+    final = results_root() / chain / profile
+    previous = provenance.load(final) if final.exists() else {}
+    first = 0
+    while (not force and first < len(nbs) and previous.get(nbs[first].name) == hashes[first]
+           and (final / nbs[first].name).exists()):
+        first += 1
+    report = RunReport(chain, profile, final, skipped=[n.name for n in nbs[:first]])
+    t_all = time.perf_counter()
+    n = len(nbs)
+    for i, nb in enumerate(nbs[:first]):
+        log(f"[{chain} {i + 1}/{n}] {nb.name:<34} skipped (unchanged)")
+    if first == n:
+        return report
+
+    parent = results_root() / chain
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = parent / f".staging-{profile}-{os.getpid()}"
+    failed = parent / f".failed-{profile}"
+    shutil.rmtree(staging, ignore_errors=True)
+    if final.exists():
+        shutil.copytree(final, staging)
+        (staging / provenance.FILENAME).unlink(missing_ok=True)
+        if (staging / claims_mod.FILENAME).exists():
+            claims_mod.drop_notebooks(staging / claims_mod.FILENAME, [x.name for x in nbs[first:]])
+    else:
+        staging.mkdir(parents=True)
+    try:
+        with _env(**{ENV_RUN_DIR: staging, "REPRO_PROFILE": profile, "MPLBACKEND": "Agg"}):
+            for i in range(first, n):
+                nb = nbs[i]
+                t0 = time.perf_counter()
+                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} running ...")
+                try:
+                    pm.execute_notebook(
+                        str(nb), str(staging / nb.name),
+                        parameters={"profile": profile, "overrides": dict(p.overrides)},
+                        kernel_name="python3", cwd=str(nb.parent), progress_bar=False,
+                        log_output=False, request_save_on_cell_execute=False,
+                    )
+                except Exception as exc:  # papermill wraps cell errors; anything else is ours to report too
+                    shutil.rmtree(failed, ignore_errors=True)
+                    staging.rename(failed)
+                    raise ChainError(_failure_message(chain, nb, exc, failed)) from None
+                report.executed.append(nb.name)
+                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} done in {time.perf_counter() - t0:.1f} s")
+        provenance.save(staging, {nb.name: h for nb, h in zip(nbs, hashes)},
+                        {"chain": chain, "profile": profile, "params": p.as_dict(),
+                         "overrides": dict(p.overrides), "python": sys.version.split()[0]})
+        old = parent / f".old-{profile}-{os.getpid()}"
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(failed, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report.seconds = time.perf_counter() - t_all
+    return report

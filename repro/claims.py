@@ -1,0 +1,335 @@
+"""Claims: every headline number of a paper next to ours, judged by a rule that is data.
+
+``record(chain, key, value, statement=..., paper=..., rule=...)`` stores one claim in the
+run's ``claims.json``. Rules (one key each)::
+
+    {"at_most": x}            ours <= x
+    {"at_least": x}           ours >= x
+    {"between": [lo, hi]}     lo <= ours <= hi
+    {"within_rel": r}         |ours - paper| <= r * |paper|
+    {"within_abs": a}         |ours - paper| <= a
+    {"less_than_claim": k}    ours < the value of claim k (same chain and run)
+    {"greater_than_claim": k} ours > the value of claim k
+    {"p_below": a}            ours is a p-value and ours < a
+    {"boolean": true}         bool(ours) is true (or false)
+    {"not_checkable": why}    verdict "not checkable here", with the reason
+
+Verdicts: ``reproduced``, ``not reproduced``, ``not checkable here``. A claim that does not
+reproduce is stored as such; nothing here makes a notebook fail because of a verdict.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import ReproError
+from .io import read_json, write_json
+from .paths import results_root
+
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+NOT_CHECKABLE = "not checkable here"
+RULES = (
+    "at_most", "at_least", "between", "within_rel", "within_abs",
+    "less_than_claim", "greater_than_claim", "p_below", "boolean", "not_checkable",
+)
+FILENAME = "claims.json"
+
+
+class ClaimError(ReproError, ValueError):
+    """A malformed claim: unknown rule, missing paper value, missing referenced claim."""
+
+
+@dataclass
+class Claim:
+    chain: str
+    key: str
+    statement: str
+    paper: Any
+    ours: Any
+    unit: str
+    rule: dict
+    rule_text: str
+    verdict: str
+    reason: str
+    note: str
+    profile: str
+    notebook: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def _repr_html_(self) -> str:
+        colour = {REPRODUCED: "#1a7f37", NOT_REPRODUCED: "#cf222e"}.get(self.verdict, "#6e7781")
+        rows = [
+            ("claim", html.escape(self.statement)),
+            ("paper", html.escape(format_value(self.paper, self.unit))),
+            ("ours", html.escape(format_value(self.ours, self.unit))),
+            ("rule", html.escape(self.rule_text)),
+            ("verdict", f'<b style="color:{colour}">{html.escape(self.verdict)}</b>'
+             + (f" — {html.escape(self.reason)}" if self.reason else "")),
+        ]
+        if self.note:
+            rows.append(("note", html.escape(self.note)))
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
+        return (f'<div class="repro-claim" id="{anchor(self.chain, self.key)}">'
+                f"<p><b>Claim <code>{html.escape(self.chain)}.{html.escape(self.key)}</code></b>"
+                f"{' (smoke profile: not a verdict on the paper)' if self.profile == 'smoke' else ''}</p>"
+                f"<table>{body}</table></div>")
+
+    def __str__(self) -> str:
+        return (f"{self.chain}.{self.key}: ours {format_value(self.ours, self.unit)} vs paper "
+                f"{format_value(self.paper, self.unit)} [{self.rule_text}] -> {self.verdict}"
+                + (f" ({self.reason})" if self.reason else ""))
+
+
+def anchor(chain: str, key: str) -> str:
+    """HTML id of a claim's cell output (the claims page links to it)."""
+    return f"claim-{chain}-{key}".replace("_", "-").replace(".", "-").lower()
+
+
+def format_value(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        s = "yes" if v else "no"
+    elif isinstance(v, float):
+        if math.isnan(v):
+            s = "NaN"
+        elif v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+            s = f"{v:.3g}"
+        else:
+            s = f"{v:.4g}"
+    elif isinstance(v, (list, tuple)):
+        s = "[" + ", ".join(format_value(x) for x in v) + "]"
+    else:
+        s = str(v)
+    return f"{s} {unit}".strip() if unit and not isinstance(v, bool) else s
+
+
+def _num(x: Any, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        try:
+            import numpy as np  # numpy scalars
+            if isinstance(x, np.generic) and not isinstance(x, np.bool_):
+                return float(x)
+        except ImportError:  # pragma: no cover
+            pass
+        raise ClaimError(f"{what} must be a number, got {x!r}")
+    return float(x)
+
+
+def rule_text(rule: dict) -> str:
+    (name, arg), = rule.items()
+    return {
+        "at_most": lambda a: f"≤ {format_value(a)}",
+        "at_least": lambda a: f"≥ {format_value(a)}",
+        "between": lambda a: f"in [{format_value(a[0])}, {format_value(a[1])}]",
+        "within_rel": lambda a: f"within {100 * a:g}% of paper",
+        "within_abs": lambda a: f"within ±{format_value(a)} of paper",
+        "less_than_claim": lambda a: f"< claim {a}",
+        "greater_than_claim": lambda a: f"> claim {a}",
+        "p_below": lambda a: f"p < {format_value(a)}",
+        "boolean": lambda a: "true" if a else "false",
+        "not_checkable": lambda a: "not checkable here",
+    }[name](arg)
+
+
+def _check_rule(rule: Any) -> tuple[str, Any]:
+    if not isinstance(rule, dict) or len(rule) != 1:
+        raise ClaimError(f"a rule is a dict with exactly one of {', '.join(RULES)}; got {rule!r}")
+    (name, arg), = rule.items()
+    if name not in RULES:
+        raise ClaimError(f"unknown rule '{name}'; allowed: {', '.join(RULES)}")
+    if name == "between" and not (isinstance(arg, (list, tuple)) and len(arg) == 2):
+        raise ClaimError(f"rule 'between' needs [low, high], got {arg!r}")
+    return name, arg
+
+
+def judge(ours: Any, rule: dict, paper: Any = None, others: dict | None = None) -> tuple[str, str]:
+    """Apply ``rule`` to ``ours``; returns ``(verdict, reason)``."""
+    name, arg = _check_rule(rule)
+    if name == "not_checkable":
+        return NOT_CHECKABLE, str(arg)
+    if ours is None:
+        return NOT_REPRODUCED, "no value was measured"
+    if name == "boolean":
+        return (REPRODUCED, "") if bool(ours) == bool(arg) else (NOT_REPRODUCED, "")
+    x = _num(ours, "our value")
+    if math.isnan(x):
+        return NOT_REPRODUCED, "our value is NaN"
+    if name in ("less_than_claim", "greater_than_claim"):
+        others = others or {}
+        if arg not in others:
+            raise ClaimError(f"rule {name} refers to claim '{arg}', which has not been recorded in this run yet")
+        y = _num(others[arg]["ours"], f"value of claim '{arg}'")
+        ok = x < y if name == "less_than_claim" else x > y
+        return (REPRODUCED if ok else NOT_REPRODUCED), f"claim {arg} = {format_value(y)}"
+    if name in ("within_rel", "within_abs"):
+        if paper is None:
+            raise ClaimError(f"rule {name} needs the paper's value (paper=...)")
+        p = _num(paper, "paper value")
+        tol = _num(arg, name) * (abs(p) if name == "within_rel" else 1.0)
+        return (REPRODUCED if abs(x - p) <= tol else NOT_REPRODUCED), ""
+    if name == "between":
+        lo, hi = (_num(a, "between bound") for a in arg)
+        return (REPRODUCED if lo <= x <= hi else NOT_REPRODUCED), ""
+    a = _num(arg, name)
+    ok = {"at_most": x <= a, "at_least": x >= a, "p_below": x < a}[name]
+    return (REPRODUCED if ok else NOT_REPRODUCED), ""
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars/arrays to plain Python for JSON."""
+    try:
+        import numpy as np
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    return v
+
+
+def store_path(chain: str, profile: str, run_dir: Path | None = None) -> Path:
+    return Path(run_dir) / FILENAME if run_dir else results_root() / chain / profile / FILENAME
+
+
+def load_store(path: Path) -> dict:
+    if not Path(path).exists():
+        return {}
+    try:
+        data = read_json(path)
+    except (json.JSONDecodeError, OSError) as exc:
+        raise ClaimError(f"{path}: claims store is unreadable ({exc}); re-run the chain") from None
+    return data.get("claims", {})
+
+
+def record(chain: str, key: str, value: Any, *, statement: str, rule: dict, paper: Any = None,
+           unit: str = "", note: str = "", profile: str = "smoke", run_dir: Path | None = None,
+           notebook: str = "") -> Claim:
+    """Judge one claim and add it to the run's claims store (atomically).
+
+    Parameters
+    ----------
+    chain, key : str
+        Chain id and a short stable key, e.g. ``"agn"``, ``"erdf_ks_p"``.
+    value : number, bool or None
+        Our measured value (``None`` with a ``not_checkable`` rule).
+    statement : str
+        The claim in words, as the paper makes it.
+    rule : dict
+        One rule, see the module docstring.
+    paper : optional
+        The paper's value (a number, or text such as ``"4-8x"``) for the table.
+    profile : {"smoke", "full"}
+        Claims of the smoke profile are kept apart and never shown as verdicts in the book.
+    run_dir : path, optional
+        Folder of the run (default ``results/<chain>/<profile>``).
+    """
+    if not key or not str(key).replace("_", "").isalnum():
+        raise ClaimError(f"claim key must be letters, digits and underscores; got {key!r}")
+    path = store_path(chain, profile, run_dir)
+    store = load_store(path)
+    value = _plain(value)
+    paper = _plain(paper)
+    verdict, reason = judge(value, rule, paper, store)
+    claim = Claim(chain=chain, key=key, statement=statement, paper=paper, ours=value, unit=unit,
+                  rule=dict(rule), rule_text=rule_text(rule), verdict=verdict, reason=reason,
+                  note=note, profile=profile, notebook=notebook)
+    store[key] = claim.as_dict()
+    write_json(path, {"chain": chain, "profile": profile, "claims": store})
+    return claim
+
+
+def drop_notebooks(path: Path, notebooks: Iterable[str]) -> None:
+    """Remove the claims made by ``notebooks`` (before those notebooks are re-run)."""
+    names = {Path(n).stem for n in notebooks}
+    store = load_store(path)
+    if not store:
+        return
+    kept = {k: v for k, v in store.items() if Path(v.get("notebook", "")).stem not in names}
+    data = read_json(path)
+    data["claims"] = kept
+    write_json(path, data)
+
+
+# ---------------------------------------------------------------------------- tables
+def collect(chain: str | None = None, profile: str | None = None, root: Path | None = None) -> list[dict]:
+    """Every stored claim (list of dicts), filtered by chain and profile, in a stable order."""
+    root = Path(root) if root else results_root()
+    out: list[dict] = []
+    for path in sorted(root.glob(f"{chain or '*'}/{profile or '*'}/{FILENAME}")):
+        if path.parent.name.startswith("."):
+            continue
+        out.extend(load_store(path).values())
+    return out
+
+
+COLUMNS = ("chain", "key", "statement", "paper", "ours", "rule", "verdict", "profile")
+
+
+def as_json_rows(claims: list[dict]) -> list[dict]:
+    rows = []
+    for c in claims:
+        row = {k: c.get(k) for k in COLUMNS}
+        row["rule"] = c.get("rule")
+        row.update(unit=c.get("unit", ""), rule_text=c.get("rule_text", ""), reason=c.get("reason", ""),
+                   note=c.get("note", ""), notebook=c.get("notebook", ""))
+        rows.append(row)
+    return rows
+
+
+def text_table(claims: list[dict]) -> str:
+    if not claims:
+        return "no claims recorded yet: run a chain first (python -m repro run <id>)"
+    header = ("chain", "claim", "paper", "ours", "rule", "verdict", "profile")
+    rows = [(c["chain"], c["key"], format_value(c["paper"], c.get("unit", "")),
+             format_value(c["ours"], c.get("unit", "")), c["rule_text"],
+             c["verdict"] + (f" ({c['reason']})" if c.get("reason") and c["verdict"] == NOT_CHECKABLE else ""),
+             c["profile"]) for c in claims]
+    widths = [min(48, max(len(str(r[i])) for r in rows + [header])) for i in range(len(header))]
+
+    def fmt(r):
+        return "  ".join(str(v)[:w].ljust(w) for v, w in zip(r, widths)).rstrip()
+
+    lines = [fmt(header), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in rows]
+    counts = {}
+    for c in claims:
+        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    lines.append("")
+    lines.append(", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    return "\n".join(lines)
+
+
+_BADGE = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", NOT_CHECKABLE: "⚪ not checkable here"}
+
+
+def _md(s: str) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(claims: list[dict], link_base: str | None = "_executed") -> str:
+    """The claims table as MyST markdown; ``link_base`` is where executed notebooks sit
+    relative to the page (``None``: no links)."""
+    if not claims:
+        return "_No claims recorded for this selection yet._\n"
+    lines = ["| Paper | Claim | Paper's value | Ours | Rule | Verdict |", "|---|---|---|---|---|---|"]
+    for c in claims:
+        verdict = _BADGE.get(c["verdict"], c["verdict"])
+        if c.get("reason"):
+            verdict += f": {c['reason']}"
+        if c.get("profile") == "smoke":
+            verdict = f"(smoke run, no verdict) {verdict}"
+        claim = f"{_md(c['statement'])} (`{c['key']}`)"
+        if link_base and c.get("notebook"):
+            nb = Path(c["notebook"]).stem
+            claim += f' <a href="{link_base}/{c["chain"]}/{nb}.html#{anchor(c["chain"], c["key"])}">[cell]</a>'
+        lines.append(f"| `{c['chain']}` | {claim} | {_md(format_value(c['paper'], c.get('unit', '')))} | "
+                     f"{_md(format_value(c['ours'], c.get('unit', '')))} | {_md(c['rule_text'])} | {_md(verdict)} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,141 @@
+"""Command line: ``python -m repro <command>``.
+
+  run <id> [--profile smoke|full] [-p key value ...] [--force]   re-run one paper
+  params <id>                                                    list a chain's parameters
+  list                                                           the chains
+  claims [--format text|markdown|json] [--chain id] [--profile p] the claims table
+  book [--force] [--no-build]                                    run every chain (full) and build the book
+  data check | data manifest <name>                              verify data / regenerate a registry entry
+
+Errors (unknown chain or parameter, bad value, missing or corrupted data, a failed notebook)
+print one ``error: ...`` line and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import claims as claims_mod
+from . import data, params as params_mod
+from .errors import ReproError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors: status 2, one line, like every other error
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _build() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m repro", description="Re-run papers, check claims and data.")
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run one chain (papermill), outputs in results/<id>/<profile>/")
+    r.add_argument("chain")
+    r.add_argument("--profile", default="full", help="smoke or full (default full)")
+    r.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[],
+                   help="override one parameter (repeatable)")
+    r.add_argument("--force", action="store_true", help="execute every notebook even if unchanged")
+
+    pa = sub.add_parser("params", help="list the parameters of a chain")
+    pa.add_argument("chain")
+
+    sub.add_parser("list", help="list the chains")
+
+    c = sub.add_parser("claims", help="print the claims table")
+    c.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    c.add_argument("--chain")
+    c.add_argument("--profile", choices=params_mod.PROFILES)
+
+    b = sub.add_parser("book", help="run every chain in the full profile and build the HTML book")
+    b.add_argument("--force", action="store_true")
+    b.add_argument("--no-build", action="store_true", help="execute and generate pages, skip jupyter-book")
+    b.add_argument("--profile", default="full", choices=params_mod.PROFILES,
+                   help="profile to execute (the book shows verdicts only for full)")
+
+    d = sub.add_parser("data", help="data registry")
+    dsub = d.add_subparsers(dest="data_cmd", required=True, parser_class=_Parser)
+    dsub.add_parser("check", help="verify every registered data set")
+    m = dsub.add_parser("manifest", help="regenerate the file list of a data set's registry entry")
+    m.add_argument("name")
+    return ap
+
+
+def _cmd_run(a) -> int:
+    from . import chains
+    overrides = {}
+    for key, value in a.param:
+        if key in overrides:
+            raise params_mod.ParameterError(f"parameter '{key}' given twice")
+        overrides[key] = value
+    rep = chains.run(a.chain, a.profile, overrides, force=a.force)
+    if rep.executed:
+        print(f"{a.chain}/{a.profile}: executed {len(rep.executed)}, skipped {len(rep.skipped)} "
+              f"in {rep.seconds:.1f} s; results in {rep.run_dir}")
+    else:
+        print(f"{a.chain}/{a.profile}: nothing changed, all {len(rep.skipped)} notebooks skipped; results in {rep.run_dir}")
+    rows = claims_mod.collect(a.chain, a.profile)
+    if rows:
+        print()
+        print(claims_mod.text_table(rows))
+    return 0
+
+
+def _cmd_claims(a) -> int:
+    if a.chain:
+        params_mod.spec(a.chain)  # unknown chain -> clear error
+    rows = claims_mod.collect(a.chain, a.profile)
+    if a.format == "json":
+        print(json.dumps(claims_mod.as_json_rows(rows), indent=2))
+    elif a.format == "markdown":
+        print(claims_mod.markdown_table(rows, link_base=None), end="")
+    else:
+        print(claims_mod.text_table(rows))
+    return 0
+
+
+def _cmd_data(a) -> int:
+    if a.data_cmd == "check":
+        results = data.check_all()
+        for r in results:
+            print(r.line())
+        bad = [r for r in results if r.status != "ok"]
+        return 1 if bad else 0
+    path = data.write_manifest(a.name)
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _build().parse_args(argv)
+    try:
+        if a.cmd == "run":
+            return _cmd_run(a)
+        if a.cmd == "params":
+            print(params_mod.describe(a.chain))
+            return 0
+        if a.cmd == "list":
+            for ch in params_mod.available_chains():
+                cs = params_mod.spec(ch)
+                print(f"{ch:<12} {cs.paper:<18} {cs.title}")
+            return 0
+        if a.cmd == "claims":
+            return _cmd_claims(a)
+        if a.cmd == "book":
+            from . import book
+            return book.build(force=a.force, build_html=not a.no_build, profile=a.profile)
+        if a.cmd == "data":
+            return _cmd_data(a)
+    except ReproError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

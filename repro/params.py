@@ -1,0 +1,296 @@
+"""Typed parameters of a chain: ``notebooks/<id>/params.yaml`` with ``smoke`` and ``full`` profiles.
+
+The file declares every parameter once::
+
+    parameters:
+      seed:
+        type: int          # int | float | str | bool | list[int] | list[float] | list[str]
+        min: 0             # optional bounds (numbers, and every element of a list)
+        doc: Seed of every random generator in the chain.
+        value: 7           # the same in both profiles ...
+      n_lightcurves:
+        type: int
+        min: 1
+        smoke: 4           # ... or one value per profile
+        full: 100
+
+Overrides (``repro run agn -p seed 7`` or a dict from a notebook) are validated against
+these declarations before anything runs; a bad one raises :class:`ParameterError` naming
+the key and what is allowed.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ChainError, ParameterError
+from .paths import notebooks_root
+
+PROFILES = ("smoke", "full")
+TYPES = ("int", "float", "str", "bool", "list[int]", "list[float]", "list[str]")
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One declared parameter."""
+
+    name: str
+    type: str
+    doc: str
+    values: Mapping[str, Any]
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+
+    def describe(self) -> str:
+        parts = [self.type]
+        if self.choices is not None:
+            parts.append("one of " + ", ".join(map(str, self.choices)))
+        if self.min is not None:
+            parts.append(f">= {self.min}")
+        if self.max is not None:
+            parts.append(f"<= {self.max}")
+        return ", ".join(parts)
+
+    # -- conversion -----------------------------------------------------------------
+    def coerce(self, value: Any, chain: str) -> Any:
+        """Convert ``value`` (a CLI string or a Python value) to this type and check it."""
+        where = f"parameter '{self.name}' of chain '{chain}'"
+        if self.type.startswith("list["):
+            inner = self.type[5:-1]
+            if isinstance(value, str):
+                items = [s.strip() for s in value.strip().strip("[]").split(",") if s.strip()]
+            elif isinstance(value, (list, tuple)):
+                items = list(value)
+            else:
+                raise ParameterError(f"{where} must be a {self.type} (comma-separated on the command line), got {value!r}")
+            out = [self._scalar(v, inner, where) for v in items]
+            if not out:
+                raise ParameterError(f"{where} must be a non-empty {self.type}")
+            for v in out:
+                self._check(v, where)
+            return out
+        v = self._scalar(value, self.type, where)
+        self._check(v, where)
+        return v
+
+    @staticmethod
+    def _scalar(value: Any, typ: str, where: str) -> Any:
+        if typ == "str":
+            if isinstance(value, str):
+                return value
+            raise ParameterError(f"{where} must be a str, got {value!r}")
+        if typ == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                return value.strip().lower() in _TRUE
+            raise ParameterError(f"{where} must be a bool (true/false), got {value!r}")
+        if typ == "int":
+            if isinstance(value, bool):
+                raise ParameterError(f"{where} must be an int, got {value!r}")
+            if isinstance(value, int):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str):
+                try:
+                    return int(value.strip())
+                except ValueError:
+                    pass
+            raise ParameterError(f"{where} must be an int, got {value!r}")
+        if typ == "float":
+            if isinstance(value, bool):
+                raise ParameterError(f"{where} must be a float, got {value!r}")
+            if isinstance(value, (int, float)):
+                out = float(value)
+            elif isinstance(value, str):
+                try:
+                    out = float(value.strip())
+                except ValueError:
+                    raise ParameterError(f"{where} must be a float, got {value!r}") from None
+            else:
+                raise ParameterError(f"{where} must be a float, got {value!r}")
+            if not math.isfinite(out):
+                raise ParameterError(f"{where} must be finite, got {value!r}")
+            return out
+        raise ParameterError(f"{where}: unknown type {typ!r} in params.yaml (allowed: {', '.join(TYPES)})")
+
+    def _check(self, v: Any, where: str) -> None:
+        if self.choices is not None and v not in self.choices:
+            raise ParameterError(f"{where} must be one of {', '.join(map(str, self.choices))}; got {v!r}")
+        if self.min is not None and v < self.min:
+            raise ParameterError(f"{where} must be >= {self.min}; got {v!r}")
+        if self.max is not None and v > self.max:
+            raise ParameterError(f"{where} must be <= {self.max}; got {v!r}")
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """The parsed ``params.yaml`` of one chain."""
+
+    chain: str
+    title: str
+    paper: str
+    notebooks: tuple[str, ...]
+    data: tuple[str, ...]
+    params: Mapping[str, ParamSpec]
+    path: Path = field(repr=False)
+
+
+class Params(Mapping):
+    """Resolved, validated parameters of one run: read-only, attribute or key access."""
+
+    def __init__(self, chain: str, profile: str, values: dict[str, Any], overrides: dict[str, Any]):
+        self._values = MappingProxyType(dict(values))
+        self.chain = chain
+        self.profile = profile
+        self.overrides = MappingProxyType(dict(overrides))
+
+    def __getitem__(self, key):
+        try:
+            return self._values[key]
+        except KeyError:
+            raise ParameterError(_unknown_message(self.chain, key, self._values)) from None
+
+    def __getattr__(self, key):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __repr__(self):
+        body = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"Params({self.chain}/{self.profile}: {body})"
+
+
+def _unknown_message(chain: str, key: str, allowed) -> str:
+    allowed = sorted(allowed)
+    hint = difflib.get_close_matches(str(key), allowed, n=1)
+    extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+    return f"unknown parameter '{key}' for chain '{chain}'{extra}; allowed: {', '.join(allowed)}"
+
+
+def available_chains() -> list[str]:
+    """Ids of every chain that has a ``notebooks/<id>/params.yaml``."""
+    root = notebooks_root()
+    return sorted(p.parent.name for p in root.glob("*/params.yaml"))
+
+
+def spec(chain: str) -> ChainSpec:
+    """Read and check ``notebooks/<chain>/params.yaml``."""
+    chains = available_chains()
+    if chain not in chains:
+        hint = difflib.get_close_matches(str(chain), chains, n=1)
+        extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise ChainError(f"unknown chain '{chain}'{extra}; available chains: {', '.join(chains) or '(none)'}")
+    path = notebooks_root() / chain / "params.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
+    declared = raw.get("parameters") or {}
+    specs: dict[str, ParamSpec] = {}
+    for name, d in declared.items():
+        if not isinstance(d, dict) or "type" not in d:
+            raise ParameterError(f"{path}: parameter '{name}' needs a mapping with at least 'type'")
+        if d["type"] not in TYPES:
+            raise ParameterError(f"{path}: parameter '{name}' has unknown type {d['type']!r}; allowed: {', '.join(TYPES)}")
+        if "value" in d:
+            values = {p: d["value"] for p in PROFILES}
+        else:
+            missing = [p for p in PROFILES if p not in d]
+            if missing:
+                raise ParameterError(f"{path}: parameter '{name}' has no value for profile(s) {', '.join(missing)}")
+            values = {p: d[p] for p in PROFILES}
+        ps = ParamSpec(
+            name=name,
+            type=d["type"],
+            doc=str(d.get("doc", "")).strip(),
+            values=MappingProxyType(values),
+            min=d.get("min"),
+            max=d.get("max"),
+            choices=tuple(d["choices"]) if "choices" in d else None,
+        )
+        for p in PROFILES:  # the file's own defaults must pass their own checks
+            ps.coerce(values[p], chain)
+        specs[name] = ps
+    return ChainSpec(
+        chain=chain,
+        title=str(raw.get("title", chain)),
+        paper=str(raw.get("paper", "")),
+        notebooks=tuple(raw.get("notebooks") or sorted(p.name for p in path.parent.glob("[0-9][0-9]_*.ipynb"))),
+        data=tuple(raw.get("data") or ()),
+        params=MappingProxyType(specs),
+        path=path,
+    )
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ParameterError(f"unknown profile '{profile}'; allowed: {', '.join(PROFILES)}")
+    return profile
+
+
+def validate_overrides(chain: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check and convert overrides; raises :class:`ParameterError` on the first bad one."""
+    cs = spec(chain)
+    out: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key not in cs.params:
+            raise ParameterError(_unknown_message(chain, key, cs.params))
+        out[key] = cs.params[key].coerce(value, chain)
+    return out
+
+
+def load(chain: str, profile: str = "smoke", overrides: Mapping[str, Any] | None = None) -> Params:
+    """The parameters of ``chain`` in ``profile`` with ``overrides`` applied.
+
+    Parameters
+    ----------
+    chain : str
+        Chain id, e.g. ``"agn"``.
+    profile : {"smoke", "full"}
+    overrides : mapping, optional
+        ``{name: value}``; values may be strings (as from the command line).
+
+    Raises
+    ------
+    ChainError
+        Unknown chain.
+    ParameterError
+        Unknown profile, unknown key, wrong type or value out of range.
+    """
+    check_profile(profile)
+    cs = spec(chain)
+    checked = validate_overrides(chain, overrides)
+    values = {name: ps.coerce(ps.values[profile], chain) for name, ps in cs.params.items()}
+    values.update(checked)
+    return Params(chain, profile, values, checked)
+
+
+def describe(chain: str) -> str:
+    """A plain-text table of a chain's parameters (for ``repro params <id>``)."""
+    cs = spec(chain)
+    lines = [f"{chain}: {cs.title} ({cs.paper})", ""]
+    for ps in cs.params.values():
+        lines.append(f"  {ps.name:<22} {ps.describe():<28} smoke={ps.values['smoke']!r} full={ps.values['full']!r}")
+        if ps.doc:
+            lines.append(f"  {'':<22} {ps.doc}")
+    return "\n".join(lines)
