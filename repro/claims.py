@@ -108,7 +108,8 @@ def format_value(v: Any, unit: str = "") -> str:
         s = "[" + ", ".join(format_value(x) for x in v) + "]"
     else:
         s = str(v)
-    return f"{s} {unit}".strip() if unit and not isinstance(v, bool) else s
+    numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+    return f"{s} {unit}" if unit and numeric else s
 
 
 def _num(x: Any, what: str) -> float:
