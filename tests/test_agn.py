@@ -321,6 +321,13 @@ def test_analytic_sf_lorentzian_is_drw():
     psd = lambda f: agn.bending_power_law(f, fb, 0.0, 2.0)  # noqa: E731
     sf = agn.analytic_sf(lags, psd, var)
     np.testing.assert_allclose(sf, np.sqrt(2 * var * (1 - np.exp(-lags / tau))), rtol=1e-3)
+    # a PSD that is not integrable at low frequency needs a cut-off
+    red = lambda f: agn.bending_power_law(f, fb, 1.0, 2.0)  # noqa: E731
+    with pytest.raises(ValueError, match="f_min"):
+        agn.analytic_sf(lags, red, var)
+    cut = agn.analytic_sf(np.array([1e-3, 1e6]), red, var, f_min=1e-4)
+    assert cut[1] == pytest.approx(math.sqrt(2 * var), rel=1e-3)
+    assert cut[0] < 0.1 * cut[1]
 
 
 def test_simulated_sf_matches_analytic_for_gaussian_process():
@@ -366,6 +373,10 @@ def test_simulate_multiscale_deterministic():
         assert not np.array_equal(ra["series"], rc["series"])
     assert a[0]["info"]["f_min"] == pytest.approx(1.0 / (512 * 100.0))
     assert isinstance(a[1]["info"]["converged"], bool)
+    # an integrable PSD needs no low-frequency cut-off
+    flat = lambda f: agn.bending_power_law(f, 1e-2, 0.0, 2.0)  # noqa: E731
+    d = agn.simulate_multiscale(levels[:1], flat, ERDF, n_lightcurves=2, seed=5)
+    assert d[0]["info"]["f_min"] is None
     with pytest.raises(ValueError, match="method"):
         agn.simulate_multiscale([{"dt": 1.0, "n": 8, "method": "x"}], psd, ERDF, 1, 0)
     with pytest.raises(ValueError, match="missing"):

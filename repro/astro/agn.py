@@ -186,7 +186,10 @@ def bending_power_law(freq, f_bend, alpha_low, alpha_high, amplitude=1.0):
         # (0 * -inf would give NaN at f = 0: drop terms with a zero index explicitly)
         low = 0.0 if alpha_low == 0 else -alpha_low * lnf
         d_alpha = alpha_high - alpha_low
-        bend = math.log(2.0) if d_alpha == 0 else np.logaddexp(0.0, d_alpha * (lnf - math.log(f_bend)))
+        if d_alpha == 0:
+            bend = math.log(2.0)
+        else:
+            bend = np.logaddexp(0.0, d_alpha * (lnf - math.log(f_bend)))
         out = np.exp(math.log(amplitude) + low - bend)
     return out
 
@@ -224,8 +227,13 @@ def psd_integral(psd, f_lo, f_hi, n_per_decade=100):
     return float(np.trapezoid(f * _eval_psd(psd, f), lnf))
 
 
-def _psd_total(psd, f_min=None, n_per_decade=100):
+def _psd_total(psd, f_min=None, n_per_decade=200):
     """Total power above ``f_min`` (or over all frequencies); checks convergence.
+
+    The PSD is integrated on a log grid from ``f_min`` (default 1e-24/yr) to 1e16/yr; the
+    power beyond the grid ends is estimated by extrapolating the local power law of
+    ``f P(f)`` and added.  If that extrapolated power exceeds 1 per cent of the total
+    (the PSD is not, or only barely, integrable) a ValueError is raised.
 
     Returns ``(total, f_lo)`` with ``f_lo`` the lower integration limit used.
     """
@@ -236,20 +244,34 @@ def _psd_total(psd, f_min=None, n_per_decade=100):
     lnf = np.linspace(math.log(f_lo), math.log(_F_ALL_HI), n)
     f = np.exp(lnf)
     integrand = f * _eval_psd(psd, f)
-    peak = integrand.max()
-    if not peak > 0:
+    if not integrand.max() > 0:
         raise ValueError("psd has no power on (f_min, infinity)")
-    if integrand[-1] > 1e-4 * peak:
+    core = float(np.trapezoid(integrand, lnf))
+    step = lnf[1] - lnf[0]
+
+    def tail(a, b):
+        # power beyond the grid end a (b: its neighbour inside), for f P ~ f^s
+        if a == 0:
+            return 0.0
+        if b == 0:
+            return math.inf
+        s = abs(math.log(b / a)) / step
+        return a / s if math.log(b / a) > 1e-3 * step else math.inf
+
+    tail_hi = tail(integrand[-1], integrand[-2])
+    tail_lo = 0.0 if f_min is not None else tail(integrand[0], integrand[1])
+    total = core + tail_hi + tail_lo
+    if not tail_hi <= 0.01 * total or math.isinf(tail_hi):
         raise ValueError(
-            "psd is not integrable at high frequency (f*P(f) does not fall off); use a "
-            "steeper high-frequency slope"
+            "psd is not integrable at high frequency (f*P(f) does not fall off fast enough); "
+            "use a steeper high-frequency slope"
         )
-    if f_min is None and integrand[0] > 1e-4 * peak:
+    if not tail_lo <= 0.01 * total or math.isinf(tail_lo):
         raise ValueError(
-            "psd is not integrable at low frequency (e.g. alpha_low >= 1): pass f_min, the "
-            "low-frequency cut-off below which the PSD is taken as zero"
+            "psd is not integrable at low frequency (alpha_low >= 1, or close to it): pass "
+            "f_min, the low-frequency cut-off below which the PSD is taken as zero"
         )
-    return float(np.trapezoid(integrand, lnf)), f_lo
+    return total, f_lo
 
 
 def _cut_psd(psd, f_min, scale):
@@ -323,6 +345,11 @@ class GridERDF:
         cdf = np.concatenate([[0.0], np.cumsum(steps) / norm])
         cdf[-1] = 1.0
         self.cdf_grid = cdf
+        # strictly increasing part of the CDF, for the inverse (flat tails, where the
+        # density underflows, would make the inverse ambiguous)
+        keep = np.concatenate([[True], np.diff(cdf) > 0])
+        self._ppf_q = cdf[keep]
+        self._ppf_x = self.grid[keep]
         self._log_density = log_density
         self._log_norm = logd[np.isfinite(logd)].max() + math.log(norm)
 
@@ -374,7 +401,7 @@ class GridERDF:
             :math:`\log_{10}\lambda` quantiles.
         """
         q = np.asarray(q, dtype=float)
-        out = np.interp(q, self.cdf_grid, self.grid)
+        out = np.interp(q, self._ppf_q, self._ppf_x)
         return np.where((q >= 0) & (q <= 1), out, np.nan)
 
     def sample(self, n, rng):
@@ -593,6 +620,42 @@ def timmer_koenig(n, dt, psd, rng, leak=8, n_lightcurves=None):
 # --------------------------------------------------------------------------------------
 # Emmanoulopoulos et al. (2013)
 # --------------------------------------------------------------------------------------
+def _e13_chunk(n, dt, psd, erdf, rng, leak, max_iter, tol, m):
+    """E13 iterations for ``m`` light curves at once (see :func:`emmanoulopoulos`)."""
+    gauss = timmer_koenig(n, dt, psd, rng, leak=leak, n_lightcurves=m)
+    amp = np.abs(np.fft.rfft(gauss, axis=-1))
+    amp[:, 0] = 0.0
+    del gauss
+    draws = np.sort(erdf.sample((m, n), rng), axis=-1)
+    # initial series: the iid draws in random order
+    x = rng.permuted(draws, axis=-1)
+    order_prev = np.argsort(x, axis=-1)
+    n_iter = np.zeros(m, dtype=int)
+    n_changed = np.full(m, n, dtype=int)
+    converged = np.zeros(m, dtype=bool)
+    active = np.arange(m)
+    max_changed = int(math.floor(tol * n))
+    for it in range(1, max_iter + 1):
+        xa = x[active]
+        spec = np.fft.rfft(xa, axis=-1)
+        # spectral adjustment: phases of the current series, amplitudes of the TK series
+        adjusted = np.fft.irfft(amp[active] * np.exp(1j * np.angle(spec)), n=n, axis=-1)
+        # amplitude adjustment: the ERDF draws in the rank order of the adjusted series
+        order = np.argsort(adjusted, axis=-1)
+        np.put_along_axis(xa, order, draws[active], axis=-1)
+        x[active] = xa
+        n_iter[active] = it
+        changed = np.count_nonzero(order != order_prev[active], axis=-1)
+        n_changed[active] = changed
+        order_prev[active] = order
+        done = changed <= max_changed
+        converged[active[done]] = True
+        active = active[~done]
+        if active.size == 0:
+            break
+    return x, n_iter, n_changed, converged
+
+
 def emmanoulopoulos(n, dt, psd, erdf, rng, leak=8, max_iter=300, tol=0.0,
                     n_lightcurves=None):
     r"""Light curves with a given PSD *and* one-point PDF (Emmanoulopoulos et al. 2013).
@@ -664,37 +727,16 @@ def emmanoulopoulos(n, dt, psd, erdf, rng, leak=8, max_iter=300, tol=0.0,
         raise ValueError(f"tol must be in [0, 1), got {tol}")
     m = 1 if n_lightcurves is None else _check_int(n_lightcurves, "n_lightcurves", 1)
 
-    gauss = timmer_koenig(n, dt, psd, rng, leak=leak, n_lightcurves=m)
-    amp = np.abs(np.fft.rfft(gauss, axis=-1))
-    amp[:, 0] = 0.0
-    del gauss
-    draws = np.sort(erdf.sample((m, n), rng), axis=-1)
-    # initial series: the iid draws in random order
-    x = rng.permuted(draws, axis=-1)
-    order_prev = np.argsort(x, axis=-1)
+    # Curves are processed in chunks (same results for any machine; memory stays bounded).
+    x = np.empty((m, n))
     n_iter = np.zeros(m, dtype=int)
-    n_changed = np.full(m, n, dtype=int)
+    n_changed = np.zeros(m, dtype=int)
     converged = np.zeros(m, dtype=bool)
-    active = np.arange(m)
-    max_changed = int(math.floor(tol * n))
-    for it in range(1, max_iter + 1):
-        xa = x[active]
-        spec = np.fft.rfft(xa, axis=-1)
-        phase = np.exp(1j * np.angle(spec))
-        adjusted = np.fft.irfft(amp[active] * phase, n=n, axis=-1)
-        order = np.argsort(adjusted, axis=-1)
-        new = np.empty_like(xa)
-        np.put_along_axis(new, order, draws[active], axis=-1)
-        x[active] = new
-        n_iter[active] = it
-        changed = np.count_nonzero(order != order_prev[active], axis=-1)
-        n_changed[active] = changed
-        order_prev[active] = order
-        done = changed <= max_changed
-        converged[active[done]] = True
-        active = active[~done]
-        if active.size == 0:
-            break
+    chunk = max(1, _CHUNK_VALUES // (n * leak))
+    for r0 in range(0, m, chunk):
+        sl = slice(r0, min(m, r0 + chunk))
+        x[sl], n_iter[sl], n_changed[sl], converged[sl] = _e13_chunk(
+            n, dt, psd, erdf, rng, leak, max_iter, tol, sl.stop - sl.start)
     info = {
         "n_iter": int(n_iter.max()),
         "converged": bool(converged.all()),
@@ -738,8 +780,9 @@ def translation_process(n, dt, psd, erdf, rng, leak=8, n_lightcurves=1, f_min=No
     Every value therefore has exactly the ERDF as its (ensemble) distribution.  The
     monotone map changes the correlation function somewhat (the PSD of
     :math:`\log\lambda` is not exactly :math:`P`, see e.g. Grigoriu 1995, *Applied
-    non-Gaussian processes*), but the rank correlation, hence the time-scale structure, is
-    that of the Gaussian process.
+    non-Gaussian processes*), but the copula, hence every rank-based measure of the
+    time-scale structure, is that of the Gaussian process (e.g. Spearman's
+    :math:`\rho_S = (6/\pi)\arcsin(\rho/2)` with :math:`\rho` its correlation).
 
     Parameters
     ----------
@@ -892,7 +935,9 @@ def fit_psd_slope(freq, power, fmin, fmax, n_bins=20):
     mean_lf = np.bincount(idx, weights=lf, minlength=n_bins)[ok] / counts[ok]
     mean_p = np.bincount(idx, weights=p, minlength=n_bins)[ok] / counts[ok]
     if mean_lf.size < 3:
-        raise ValueError("fewer than 3 non-empty frequency bins: widen [fmin, fmax] or use fewer bins")
+        raise ValueError(
+            "fewer than 3 non-empty frequency bins: widen [fmin, fmax] or use fewer bins"
+        )
     res = sm.OLS(np.log10(mean_p), sm.add_constant(mean_lf)).fit()
     return {
         "slope": float(-res.params[1]),
@@ -918,7 +963,9 @@ def _check_curve(t, mag, mag_err):
     t = np.asarray(t, dtype=float)
     mag = np.asarray(mag, dtype=float)
     if t.ndim != 1 or mag.shape != t.shape:
-        raise ValueError(f"t and mag must be 1-D arrays of the same length, got {t.shape}, {mag.shape}")
+        raise ValueError(
+            f"t and mag must be 1-D arrays of the same length, got {t.shape}, {mag.shape}"
+        )
     if t.size < 2:
         raise ValueError(f"a light curve needs at least 2 epochs, got {t.size}")
     if mag_err is not None:
@@ -1090,7 +1137,9 @@ def structure_function_even(series, dt, lags, scale=2.5, return_info=False):
     m, n = x.shape
     k = np.rint(lags / dt).astype(np.int64)
     if np.any(k < 1):
-        raise ValueError(f"lags must be >= dt/2 = {dt / 2} (a lag of 0 samples), got min {lags.min()}")
+        raise ValueError(
+            f"lags must be >= dt/2 = {dt / 2} (a lag of 0 samples), got min {lags.min()}"
+        )
     if np.any(k >= n):
         raise ValueError(
             f"lags must be < n*dt; the largest lag of this series is (n-1)*dt = {(n - 1) * dt}, "
@@ -1175,7 +1224,9 @@ def ensemble_drw_sf(dt, sigma, tau, quantiles=(0.16, 0.5, 0.84)):
     if dt.ndim != 1 or np.any(dt < 0) or not np.all(np.isfinite(dt)):
         raise ValueError("dt must be a 1-D array of finite lags >= 0")
     if sigma.shape != tau.shape:
-        raise ValueError(f"sigma and tau must have the same length, got {sigma.size} and {tau.size}")
+        raise ValueError(
+            f"sigma and tau must have the same length, got {sigma.size} and {tau.size}"
+        )
     if np.any((q < 0) | (q > 1)):
         raise ValueError("quantiles must be in [0, 1]")
     good = np.isfinite(sigma) & np.isfinite(tau) & (sigma > 0) & (tau > 0)
@@ -1231,7 +1282,9 @@ def analytic_sf(lags, psd, var_total, f_min=None):
     integrand = p(f) * (1.0 - np.cos(2.0 * np.pi * u))[None, :]
     low = np.trapezoid(integrand, f, axis=1)
     # tiny-u end: 1 - cos ~ (2 pi u)^2 / 2 makes the integrand vanish; above u_cut keep P
-    tail = np.array([psd_integral(p, u_cut / lag, max(_F_ALL_HI, 10 * u_cut / lag)) for lag in lags])
+    tail = np.array(
+        [psd_integral(p, u_cut / lag, max(_F_ALL_HI, 10 * u_cut / lag)) for lag in lags]
+    )
     return np.sqrt(2.0 * (low + tail))
 
 
@@ -1320,10 +1373,11 @@ def simulate_multiscale(levels, psd, erdf, n_lightcurves, seed, leak=8, f_min="a
     leak : int, optional
         Red-noise-leakage factor (unless overridden by the level).
     f_min : float, None or "auto", optional
-        Low-frequency cut-off for the translation levels.  ``"auto"`` (default) uses
-        :math:`1/T_{\max}`, :math:`T_{\max} = \max(n\,\Delta t)` over the levels: the
-        longest run contains the whole ERDF, so no power below its inverse duration is
-        represented.  ``None`` means no cut (the PSD must be integrable).
+        Low-frequency cut-off for the translation levels.  ``"auto"`` (default): no cut
+        if the PSD is integrable at low frequencies (e.g. ``alpha_low < 1``); otherwise
+        :math:`1/T_{\max}`, :math:`T_{\max} = \max(n\,\Delta t)` over the levels (an E13
+        run of that length contains the whole ERDF, so no power below its inverse
+        duration is represented).  ``None`` means no cut (the PSD must be integrable).
     progress : bool, optional
         Show a tqdm progress bar over the levels.
 
@@ -1352,7 +1406,9 @@ def simulate_multiscale(levels, psd, erdf, n_lightcurves, seed, leak=8, f_min="a
             raise ValueError(f"levels[{i}] is missing {sorted(missing)}")
         method = lev["method"]
         if method not in ("e13", "translation"):
-            raise ValueError(f"levels[{i}]['method'] must be 'e13' or 'translation', got {method!r}")
+            raise ValueError(
+                f"levels[{i}]['method'] must be 'e13' or 'translation', got {method!r}"
+            )
         parsed.append({
             "dt": _check_positive(lev["dt"], f"levels[{i}]['dt']"),
             "n": _check_int(lev["n"], f"levels[{i}]['n']", 2),
@@ -1365,7 +1421,11 @@ def simulate_multiscale(levels, psd, erdf, n_lightcurves, seed, leak=8, f_min="a
     if isinstance(f_min, str):
         if f_min != "auto":
             raise ValueError(f"f_min must be a float, None or 'auto', got {f_min!r}")
-        f_min = 1.0 / max(p["n"] * p["dt"] for p in parsed)
+        try:
+            _psd_total(psd, None)
+            f_min = None  # integrable PSD: the stationary process needs no cut-off
+        except ValueError:
+            f_min = 1.0 / max(p["n"] * p["dt"] for p in parsed)
     elif f_min is not None:
         f_min = _check_positive(f_min, "f_min")
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(parsed))]
