@@ -44,8 +44,10 @@ $(STAMP): $(DEPS)
 book: install
 	$(PY) -m repro book
 
+# Notebooks under nbval write their results to .cache/test-results (never into results/).
 test: install
-	$(PY) -m pytest -q tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	rm -rf .cache/test-results
+	REPRO_RESULTS=$(CURDIR)/.cache/test-results $(PY) -m pytest -q tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
 run: install
 	@if [ -z "$(CHAIN)" ]; then echo "usage: make run CHAIN=<id> [PARAMS=\"key=value ...\"] [PROFILE=smoke|full]"; exit 2; fi

@@ -660,7 +660,7 @@ def emmanoulopoulos(n, dt, psd, erdf, rng, leak=8, max_iter=300, tol=0.0,
                     n_lightcurves=None):
     r"""Light curves with a given PSD *and* one-point PDF (Emmanoulopoulos et al. 2013).
 
-    The iterative amplitude-adjusted algorithm of [E13]_ (their Section 2.2), as used by
+    The iterative amplitude-adjusted algorithm of [E13]_ (their Section 2), as used by
     [S18]_:
 
     1. simulate a Gaussian light curve with the target PSD (:func:`timmer_koenig`, with
