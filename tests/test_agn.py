@@ -381,3 +381,31 @@ def test_simulate_multiscale_deterministic():
         agn.simulate_multiscale([{"dt": 1.0, "n": 8, "method": "x"}], psd, ERDF, 1, 0)
     with pytest.raises(ValueError, match="missing"):
         agn.simulate_multiscale([{"dt": 1.0}], psd, ERDF, 1, 0)
+
+
+def test_robust_sf_ignores_outliers_that_rms_does_not():
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.uniform(0, 1000, 400))
+    err = np.full(t.size, 0.1)
+    mag = 18 + rng.normal(0, 0.1, t.size)  # pure noise: true SF is 0
+    out = rng.choice(t.size, 20, replace=False)
+    mag[out] += rng.choice([-1, 1], 20) * 1.5  # 5 % outliers at 15 sigma
+    bins = np.logspace(0, 2.5, 6)
+    robust = agn.structure_function_robust([(t, mag, err)], bins)
+    rms = agn.structure_function_ensemble([(t, mag, err)], bins)
+    assert np.nanmax(robust["sf"]) < 0.12  # noise-level residual
+    assert np.nanmin(rms["sf"]) > 0.2
+    with pytest.raises(ValueError, match="non-empty"):
+        agn.structure_function_robust([], bins)
+
+
+def test_robust_sf_with_noise_floor():
+    rng = np.random.default_rng(4)
+    t = np.sort(rng.uniform(0, 100, 300))
+    mag = rng.normal(0, 0.2, t.size)  # noise 0.2, quoted errors (0.1) too small
+    bins = np.array([1.0, 10.0, 50.0])
+    quoted = agn.structure_function_robust([(t, mag, np.full(t.size, 0.1))], bins)
+    floor = agn.structure_function_robust([(t, mag, None)], bins)["sf_raw"][0]
+    fixed = agn.structure_function_robust([(t, mag, None)], bins, noise_floor=floor)
+    assert np.nanmin(quoted["sf"]) > 0.2  # under-estimated errors leave a fake SF
+    assert np.nanmax(fixed["sf"]) < 0.1
