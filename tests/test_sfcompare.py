@@ -36,3 +36,10 @@ def test_stitch_prefers_finer_level_below_coarser_range():
     assert lags.tolist() == [1.0, 10.0, 50.0, 500.0] and sf.tolist() == [1.0, 2.0, 9.0, 9.5]
     with pytest.raises(ValueError):
         sfcompare.stitch([])
+
+
+def test_value_at():
+    lags = np.logspace(0, 4, 5)
+    assert sfcompare.value_at(lags, lags**0.5, 100.0) == pytest.approx(10.0)
+    assert sfcompare.value_at(lags, lags**0.5, 1e3 * 10**0.5) == pytest.approx(10**1.75)
+    assert np.isnan(sfcompare.value_at(lags, lags**0.5, 1e5))

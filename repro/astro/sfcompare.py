@@ -87,3 +87,8 @@ def stitch(levels: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     lags, sf = np.concatenate(out_l), np.concatenate(out_s)
     order = np.argsort(lags)
     return lags[order], sf[order]
+
+
+def value_at(lags, sf, lag: float) -> float:
+    """The SF at ``lag``, interpolated in log-log; NaN outside the measured range."""
+    return float(_log_interp(np.array([lag]), lags, sf)[0])
