@@ -1,0 +1,19 @@
+"""One decentralized-training simulator for the ``d2``, ``dcd`` (and later ``adpsgd``) chains.
+
+Modules (one concept each):
+
+- :mod:`repro.sgd.topology`   graphs (ring, torus, complete, random regular, Erdős–Rényi),
+  mixing matrices, spectral checks, D²'s λ_min fix;
+- :mod:`repro.sgd.models`     softmax regression and a one-hidden-layer MLP with exact
+  gradients, vectorized over workers;
+- :mod:`repro.sgd.partition`  iid / label-skewed / Dirichlet partitions, data variance ζ²;
+- :mod:`repro.sgd.compress`   identity, unbiased stochastic and deterministic quantizers;
+- :mod:`repro.sgd.algorithms` AllReduce SGD, QSGD AllReduce, D-PSGD, D², DCD-PSGD, ECD-PSGD,
+  naive quantized D-PSGD, and the :func:`~repro.sgd.algorithms.simulate` driver;
+- :mod:`repro.sgd.network`    latency/bandwidth time model (simulated wall-clock seconds);
+- :mod:`repro.sgd.datasets`   MNIST and CIFAR-10 test sets through :mod:`repro.data`.
+
+Conventions: parameters of ``n`` workers are stacked as an ``(n, d)`` array (row = worker),
+gossip is ``W @ X``, every random choice takes an explicit seed or
+:class:`numpy.random.Generator`.
+"""

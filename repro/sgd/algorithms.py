@@ -1,0 +1,464 @@
+r"""Synchronous data-parallel SGD algorithms on stacked parameters, and a driver.
+
+Conventions
+-----------
+* ``X`` has shape ``(n, d)``: **row** ``i`` is worker ``i``'s model :math:`x_i`.
+  ``G`` (same shape) holds the workers' stochastic gradients
+  :math:`g_i = \nabla F_i(x_i; \xi_i)`, each taken at the worker's own current model.
+* Gossip averaging is the left product ``W @ X``: row ``i`` becomes
+  :math:`\sum_j W_{ij} x_j`. The papers write models as **columns** and the product as
+  ``X W``; with ``W`` symmetric the two are the same update, transposed.
+* ``lr`` is the step size γ. Every step function is pure (returns new arrays) and takes
+  randomness only from an explicit ``rng``, so an asynchronous driver (AD-PSGD) can reuse
+  them on subsets of rows.
+
+Update rules (one function each):
+
+============================ =========================================================
+:func:`allreduce_step`       :math:`x \leftarrow x - \gamma\,\frac1n\sum_i g_i` (all rows equal)
+:func:`qsgd_allreduce_step`  :math:`x \leftarrow x - \gamma\,\frac1n\sum_i Q(g_i)`
+:func:`dpsgd_step`           :math:`X \leftarrow WX - \gamma G`
+:func:`d2_step`              :math:`X^1 = W(X^0 - \gamma G^0)`,
+                             :math:`X^{t+1} = W(2X^t - X^{t-1} - \gamma G^t + \gamma G^{t-1})`
+:func:`dcd_step`             :math:`X \leftarrow X + C(WX - \gamma G - X)`
+:func:`ecd_step`             :math:`X^{t+1} = W\tilde Y^t - \gamma G^t`, :math:`Z = (1-\frac t2)X^t + \frac t2 X^{t+1}`,
+                             :math:`\tilde Y^{t+1} = (1-\frac2t)\tilde Y^t + \frac2t C(Z)`
+:func:`naive_quantized_step` :math:`x_i \leftarrow W_{ii}x_i + \sum_{j\ne i}W_{ij}C(x_j) - \gamma g_i`
+============================ =========================================================
+
+References
+----------
+.. [L17] Lian et al. 2017, arXiv:1705.09056 (D-PSGD).
+.. [T18a] Tang, Lian, Yan, Zhang, Liu 2018, arXiv:1803.07068 (D², Algorithm 1).
+.. [T18b] Tang, Gan, Zhang, Zhang, Liu 2018, arXiv:1803.06443 (DCD-PSGD, Algorithm 1;
+   ECD-PSGD, Algorithm 2).
+.. [A17] Alistarh et al. 2017, arXiv:1610.02132 (QSGD).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+from tqdm import tqdm
+
+from .compress import Identity
+from .topology import as_rng, check_mixing
+
+__all__ = [
+    "ALGORITHMS", "allreduce_step", "qsgd_allreduce_step", "dpsgd_step", "d2_step", "dcd_step",
+    "ecd_step", "naive_quantized_step", "Algorithm", "make_algorithm", "lr_schedule", "History",
+    "simulate", "consensus_distance",
+]
+
+
+# ---------------------------------------------------------------------------- step functions
+def allreduce_step(X, G, lr):
+    r"""Centralized minibatch SGD through an exact AllReduce.
+
+    :math:`x \leftarrow x - \gamma\,\frac1n\sum_i g_i` on every row (the rows of ``X`` stay
+    identical: one model, ``n`` minibatches).
+    """
+    return X - lr * G.mean(axis=0, keepdims=True)
+
+
+def qsgd_allreduce_step(X, G, lr, compressor, rng):
+    r"""Centralized SGD averaging quantized gradients (QSGD-style, Alistarh et al. 2017).
+
+    :math:`x \leftarrow x - \gamma\,\frac1n\sum_i Q(g_i)`. Every worker quantizes its
+    gradient once; the average of the decoded gradients is applied by all (as with a
+    parameter server, or an AllGather of the compressed gradients).
+    """
+    return X - lr * compressor(G, rng).mean(axis=0, keepdims=True)
+
+
+def dpsgd_step(X, G, W, lr):
+    r"""D-PSGD (Lian et al. 2017): :math:`x_i \leftarrow \sum_j W_{ij}x_j - \gamma g_i`,
+    i.e. :math:`X \leftarrow WX - \gamma G` (gradients taken at the pre-averaging models)."""
+    return W @ X - lr * G
+
+
+def d2_step(X, X_prev, G, G_prev, W, lr, lr_prev=None):
+    r"""D² (Tang et al. 2018, arXiv:1803.07068, Algorithm 1).
+
+    First step (``X_prev is None``): :math:`X^1 = W(X^0 - \gamma G^0)`.
+    Later: :math:`X^{t+1} = W(2X^t - X^{t-1} - \gamma_t G^t + \gamma_{t-1}G^{t-1})`
+    (with a constant step the paper's :math:`\gamma(G^t - G^{t-1})`; ``lr_prev`` defaults to
+    ``lr``). Needs :math:`\lambda_{\min}(W) > -1/3` (see
+    :func:`repro.sgd.topology.fix_for_d2`). The correction term cancels the spread of the
+    local gradients, so the fixed point is the optimum of :math:`\frac1n\sum_i f_i` however
+    different the workers' data are.
+    """
+    if X_prev is None:
+        return W @ (X - lr * G)
+    lr_prev = lr if lr_prev is None else lr_prev
+    return W @ (2.0 * X - X_prev - lr * G + lr_prev * G_prev)
+
+
+def dcd_step(X, G, W, lr, compressor, rng):
+    r"""DCD-PSGD, difference compression (Tang et al. 2018, arXiv:1803.06443, Algorithm 1).
+
+    Worker ``i`` forms :math:`x_i^{t+1/2} = \sum_j W_{ij}x_j^t - \gamma g_i`, compresses the
+    difference :math:`z_i = x_i^{t+1/2} - x_i^t` and sends :math:`C(z_i)`; it and every
+    neighbour add :math:`C(z_i)` to their copy of :math:`x_i`, so all copies stay equal:
+    :math:`X \leftarrow X + C(WX - \gamma G - X)`.
+    """
+    return X + compressor(W @ X - lr * G - X, rng)
+
+
+def ecd_step(X, Y, G, W, lr, t, compressor, rng):
+    r"""ECD-PSGD, extrapolation compression (Tang et al. 2018, arXiv:1803.06443, Algorithm 2).
+
+    ``Y`` (shape ``(n, d)``) holds the estimates :math:`\tilde y_j` of every worker's model
+    that its neighbours keep (all neighbours of ``j`` hold the same estimate). With
+    iteration counter ``t >= 1``:
+
+    * :math:`x_i^{t+1} = \sum_j W_{ij}\tilde y_j^t - \gamma g_i`;
+    * worker ``i`` sends :math:`C(z_i)`, the compressed extrapolation
+      :math:`z_i = (1 - t/2)\,x_i^t + (t/2)\,x_i^{t+1}`;
+    * every holder updates :math:`\tilde y_i^{t+1} = (1 - 2/t)\,\tilde y_i^t + (2/t)\,C(z_i)`,
+      an unbiased estimate of :math:`x_i^{t+1}` whose compression noise shrinks like
+      :math:`O(1/t)`.
+
+    Returns ``(X_new, Y_new)``.
+    """
+    if t < 1:
+        raise ValueError(f"ECD-PSGD's iteration counter t must be >= 1, got {t}")
+    X_new = W @ Y - lr * G
+    Z = (1.0 - 0.5 * t) * X + 0.5 * t * X_new
+    Y_new = (1.0 - 2.0 / t) * Y + (2.0 / t) * compressor(Z, rng)
+    return X_new, Y_new
+
+
+def naive_quantized_step(X, G, W, lr, compressor, rng):
+    r"""D-PSGD with compressed models sent to neighbours — the "merely quantized" baseline.
+
+    :math:`x_i \leftarrow W_{ii}x_i + \sum_{j\ne i}W_{ij}C(x_j) - \gamma g_i`: a worker
+    keeps its own model exact and hears a fresh compression of each neighbour's model.
+    The compression noise scales with :math:`\lVert x\rVert`, not with the change, so it does
+    not vanish as training converges (Tang et al. 2018, arXiv:1803.06443, Sect. 3).
+    """
+    d = np.diag(W)
+    return d[:, None] * X + (W - np.diag(d)) @ compressor(X, rng) - lr * G
+
+
+def consensus_distance(X) -> float:
+    r""":math:`\frac1n\sum_i\lVert x_i - \bar x\rVert^2`."""
+    dev = X - X.mean(axis=0, keepdims=True)
+    return float(np.einsum("ij,ij->", dev, dev) / X.shape[0])
+
+
+# --------------------------------------------------------------------------- stateful wrappers
+ALGORITHMS = ("allreduce", "qsgd_allreduce", "dpsgd", "d2", "dcd", "ecd", "naive_quantized")
+_GOSSIP = {"dpsgd", "d2", "dcd", "ecd", "naive_quantized"}
+_COMPRESSED = {"qsgd_allreduce", "dcd", "ecd", "naive_quantized"}
+
+
+class Algorithm:
+    """One algorithm with its state, stepping the stacked models ``X``.
+
+    Build with :func:`make_algorithm`. ``init(X0)`` sets the models; ``step(G, lr, rng)``
+    applies one update given the gradients ``G`` at the current ``X``.
+
+    Attributes
+    ----------
+    name : str, one of :data:`ALGORITHMS`
+    communication : {"allreduce", "gossip"}
+    W : (n, n) array or None
+    compressor : compressor or None
+    X : (n, d) array, the current models
+    t : int, steps taken
+    """
+
+    def __init__(self, name, W=None, compressor=None):
+        self.name = name
+        self.communication = "gossip" if name in _GOSSIP else "allreduce"
+        self.W = W
+        self.compressor = compressor
+        self.X = None
+        self.t = 0
+        self._state: dict = {}
+
+    def __repr__(self):
+        return f"Algorithm({self.name!r}, compressor={self.compressor!r})"
+
+    def message_bits(self, d: int) -> int:
+        """Bits of one message (a model, difference, extrapolation or gradient of size ``d``)."""
+        return (self.compressor or Identity()).message_bits(d)
+
+    def init(self, X0) -> None:
+        X0 = np.array(X0, dtype=float, copy=True)
+        if X0.ndim != 2:
+            raise ValueError(f"initial models must have shape (n_workers, d), got {X0.shape}")
+        if self.W is not None and self.W.shape[0] != X0.shape[0]:
+            raise ValueError(f"W is {self.W.shape[0]}x{self.W.shape[0]} but there are {X0.shape[0]} workers")
+        self.X, self.t = X0, 0
+        self._state = {"Y": X0.copy()} if self.name == "ecd" else {}
+
+    def step(self, G, lr, rng) -> np.ndarray:
+        X, W, C, s = self.X, self.W, self.compressor, self._state
+        name = self.name
+        if name == "allreduce":
+            X = allreduce_step(X, G, lr)
+        elif name == "qsgd_allreduce":
+            X = qsgd_allreduce_step(X, G, lr, C, rng)
+        elif name == "dpsgd":
+            X = dpsgd_step(X, G, W, lr)
+        elif name == "d2":
+            Xn = d2_step(X, s.get("X_prev"), G, s.get("G_prev"), W, lr, s.get("lr_prev"))
+            s.update(X_prev=X, G_prev=G, lr_prev=lr)
+            X = Xn
+        elif name == "dcd":
+            X = dcd_step(X, G, W, lr, C, rng)
+        elif name == "ecd":
+            X, s["Y"] = ecd_step(X, s["Y"], G, W, lr, self.t + 1, C, rng)
+        elif name == "naive_quantized":
+            X = naive_quantized_step(X, G, W, lr, C, rng)
+        self.X = X
+        self.t += 1
+        return X
+
+
+def make_algorithm(name: str, W=None, compressor=None) -> Algorithm:
+    """An :class:`Algorithm` by name, checking what it needs.
+
+    Gossip algorithms (``dpsgd``, ``d2``, ``dcd``, ``ecd``, ``naive_quantized``) need a valid
+    mixing matrix ``W`` (checked with :func:`~repro.sgd.topology.check_mixing`; ``d2`` also
+    needs λ_min(W) > -1/3); compressed ones (``qsgd_allreduce``, ``dcd``, ``ecd``,
+    ``naive_quantized``) need a ``compressor``.
+    """
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+    if name in _GOSSIP:
+        if W is None:
+            raise ValueError(f"algorithm {name!r} needs a mixing matrix W")
+        info = check_mixing(W)
+        if info.n_workers < 2:
+            raise ValueError("decentralized algorithms need n_workers >= 2")
+        if name == "d2" and not info.d2_ok:
+            raise ValueError(f"D2 needs lambda_min(W) > -1/3 but lambda_min(W) = {info.lambda_min:.4f}; "
+                             f"use repro.sgd.topology.fix_for_d2(W), which gives (W + I)/2")
+        W = np.asarray(W, dtype=float)
+    else:
+        W = None
+    if name in _COMPRESSED:
+        if compressor is None:
+            raise ValueError(f"algorithm {name!r} needs a compressor (e.g. StochasticQuantizer(bits=8))")
+    else:
+        compressor = None
+    return Algorithm(name, W=W, compressor=compressor)
+
+
+# ------------------------------------------------------------------------------- schedules
+def lr_schedule(kind: str, lr: float, *, decay: float = 0.1, milestones=(), tau: float = 1.0) -> Callable[[int], float]:
+    """A learning-rate schedule ``t -> γ_t`` (``t`` counts steps from 0).
+
+    ``"constant"``: γ; ``"inv_sqrt"``: γ / sqrt(1 + t/τ); ``"inv"``: γ / (1 + t/τ);
+    ``"step"``: γ · decay^(number of ``milestones`` ≤ t).
+    """
+    if not isinstance(lr, Real) or not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if not tau > 0:
+        raise ValueError(f"tau must be positive, got {tau!r}")
+    lr = float(lr)
+    if kind == "constant":
+        return lambda t: lr
+    if kind == "inv_sqrt":
+        return lambda t: lr / np.sqrt(1.0 + t / tau)
+    if kind == "inv":
+        return lambda t: lr / (1.0 + t / tau)
+    if kind == "step":
+        ms = np.sort(np.asarray(milestones, dtype=float))
+        return lambda t: lr * decay ** int(np.searchsorted(ms, t, side="right"))
+    raise ValueError(f"unknown schedule {kind!r}; choose 'constant', 'inv_sqrt', 'inv' or 'step'")
+
+
+# ---------------------------------------------------------------------------------- driver
+@dataclass
+class History:
+    """What :func:`simulate` records, every ``eval_every`` steps (and at steps 0 and T).
+
+    ``metrics`` maps names to arrays aligned with ``steps``: ``train_loss`` and
+    ``train_acc`` of the averaged model :math:`\\bar x` on the objective
+    :math:`\\frac1n\\sum_i f_i` (every worker's shard weighted equally), ``consensus``
+    (:func:`consensus_distance`), and ``<name>_loss`` / ``<name>_acc`` for every evaluation
+    set. ``epochs`` counts passes over the training samples (``n * batch_size`` samples
+    per step).
+    """
+
+    algorithm: str
+    n_workers: int
+    batch_size: int
+    dim: int
+    message_bits: int
+    communication: str
+    seed: int
+    steps: np.ndarray
+    epochs: np.ndarray
+    metrics: dict = field(default_factory=dict)
+    lr: np.ndarray | None = None
+    diverged: bool = False
+    final_X: np.ndarray | None = None
+
+    def __getitem__(self, key):
+        return self.metrics[key]
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (lists instead of arrays; the final models left out)."""
+        return {
+            "algorithm": self.algorithm, "n_workers": self.n_workers, "batch_size": self.batch_size,
+            "dim": self.dim, "message_bits": self.message_bits, "communication": self.communication,
+            "seed": self.seed, "diverged": self.diverged, "steps": self.steps.tolist(),
+            "epochs": self.epochs.tolist(), "lr": None if self.lr is None else self.lr.tolist(),
+            "metrics": {k: v.tolist() for k, v in self.metrics.items()},
+        }
+
+
+class _Sampler:
+    """Per-worker minibatches without replacement: every worker walks through a fresh
+    random permutation of its shard, ``batch_size`` samples at a time (an incomplete last
+    batch of a pass is skipped). Vectorized over workers."""
+
+    def __init__(self, shards, batch_size, rng):
+        self.sizes = np.array([len(s) for s in shards])
+        if batch_size > self.sizes.min():
+            raise ValueError(f"batch_size={batch_size} exceeds the smallest shard ({self.sizes.min()} samples)")
+        n, m = len(shards), self.sizes.max()
+        self.shards = np.zeros((n, m), dtype=np.intp)
+        for i, s in enumerate(shards):
+            self.shards[i, :len(s)] = s
+        self.perm = np.zeros((n, m), dtype=np.intp)
+        self.b, self.rng = batch_size, rng
+        self.rows = np.arange(n)[:, None]
+        self.pos = np.zeros(n, dtype=np.intp)
+        for i in range(n):
+            self._reshuffle(i)
+
+    def _reshuffle(self, i):
+        k = self.sizes[i]
+        self.perm[i, :k] = self.shards[i, self.rng.permutation(k)]
+        self.pos[i] = 0
+
+    def next(self):
+        for i in np.flatnonzero(self.pos + self.b > self.sizes):
+            self._reshuffle(i)
+        idx = self.perm[self.rows, self.pos[:, None] + np.arange(self.b)]
+        self.pos += self.b
+        return idx
+
+
+def simulate(algorithm, model, features, labels, shards, *, n_steps: int, batch_size: int, lr, seed: int,
+             W=None, compressor=None, x0=None, eval_every: int | None = None, eval_sets: dict | None = None,
+             progress: bool = False, keep_final: bool = True) -> History:
+    r"""Run one synchronous algorithm for ``n_steps`` steps and record its history.
+
+    Parameters
+    ----------
+    algorithm : str or Algorithm
+        A name in :data:`ALGORITHMS` (then ``W``/``compressor`` are passed to
+        :func:`make_algorithm`) or a ready :class:`Algorithm`.
+    model : a :mod:`repro.sgd.models` model
+    features, labels : arrays ``(N, p)`` and ``(N,)``
+        The training data; ``shards`` index into them (one index array per worker).
+    shards : list of integer arrays
+        The partition (see :mod:`repro.sgd.partition`); ``len(shards)`` is ``n_workers``.
+    n_steps, batch_size : int
+        Iterations, and samples per worker per iteration.
+    lr : float or callable
+        Constant step size or a schedule ``t -> γ_t`` (see :func:`lr_schedule`).
+    seed : int
+        Seeds the single generator used for minibatches and compression: equal seeds give
+        bit-identical histories.
+    x0 : (d,) array, optional
+        Common initial model; default ``model.init(seed)``.
+    eval_every : int, optional
+        Record every this many steps (default: about 50 records).
+    eval_sets : dict name -> (features, labels), optional
+        Extra sets (e.g. ``{"test": (Xte, yte)}``) on which the averaged model is scored.
+    progress : bool
+        Show a tqdm progress bar.
+    keep_final : bool
+        Keep the final ``(n, d)`` models in ``History.final_X``.
+
+    Returns
+    -------
+    History
+        If the models stop being finite the run stops there with ``diverged=True``.
+    """
+    if not isinstance(n_steps, Integral) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    if not isinstance(batch_size, Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not isinstance(seed, Integral):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    n_workers = len(shards)
+    if n_workers < 1:
+        raise ValueError("shards must hold at least one worker's index array")
+    algo = algorithm if isinstance(algorithm, Algorithm) else make_algorithm(algorithm, W=W, compressor=compressor)
+    if algo.communication == "gossip" and n_workers < 2:
+        raise ValueError(f"n_workers must be >= 2 for {algo.name!r}, got {n_workers}")
+    schedule = lr if callable(lr) else lr_schedule("constant", lr)
+    features = np.asarray(features)
+    labels = np.asarray(labels)
+    if features.ndim != 2 or labels.shape != (features.shape[0],):
+        raise ValueError(f"features must be (N, p) and labels (N,), got {features.shape} and {labels.shape}")
+    shards = [np.asarray(s, dtype=np.intp) for s in shards]
+    rng = as_rng(int(seed))
+    sampler = _Sampler(shards, int(batch_size), rng)
+    x0 = model.init(int(seed)) if x0 is None else np.asarray(x0, dtype=float)
+    if x0.shape != (model.dim,):
+        raise ValueError(f"x0 must have shape ({model.dim},), got {x0.shape}")
+    algo.init(np.tile(x0, (n_workers, 1)))
+    every = int(eval_every) if eval_every else max(1, n_steps // 50)
+
+    # The objective (1/n) sum_i f_i: each training sample weighs 1 / (n * |shard_i|).
+    train_idx = np.concatenate(shards)
+    weights = np.concatenate([np.full(len(s), 1.0 / (n_workers * len(s))) for s in shards])
+    f_train, y_train = features[train_idx], labels[train_idx]
+    total = int(sum(len(s) for s in shards))
+    eval_sets = dict(eval_sets or {})
+
+    recs: dict[str, list] = {"train_loss": [], "train_acc": [], "consensus": []}
+    for name in eval_sets:
+        recs[f"{name}_loss"] = []
+        recs[f"{name}_acc"] = []
+    steps, lrs = [], []
+
+    def record(t):
+        X = algo.X
+        xbar = X.mean(axis=0, keepdims=True)
+        ps = model.per_sample_loss(xbar, f_train, y_train)[0]
+        reg = model.penalty(xbar)[0]
+        recs["train_loss"].append(float(ps @ weights + reg))
+        hit = (model.predict(xbar, f_train)[0] == y_train)
+        recs["train_acc"].append(float(hit @ weights))
+        recs["consensus"].append(consensus_distance(X))
+        for name, (fe, la) in eval_sets.items():
+            recs[f"{name}_loss"].append(float(model.loss(xbar, fe, la)[0]))
+            recs[f"{name}_acc"].append(float(model.accuracy(xbar, fe, la)[0]))
+        steps.append(t)
+
+    record(0)
+    diverged = False
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in tqdm(range(n_steps), disable=not progress, desc=algo.name, leave=False):
+            idx = sampler.next()
+            _, G = model.loss_grad(algo.X, features[idx], labels[idx])
+            g = float(schedule(t))
+            lrs.append(g)
+            algo.step(G, g, rng)
+            if not np.all(np.isfinite(algo.X)):
+                diverged = True
+                record(t + 1)
+                break
+            if (t + 1) % every == 0 or t + 1 == n_steps:
+                record(t + 1)
+    steps_a = np.array(steps, dtype=int)
+    return History(
+        algorithm=algo.name, n_workers=n_workers, batch_size=int(batch_size), dim=model.dim,
+        message_bits=algo.message_bits(model.dim), communication=algo.communication, seed=int(seed),
+        steps=steps_a, epochs=steps_a * n_workers * batch_size / total,
+        metrics={k: np.array(v) for k, v in recs.items()}, lr=np.array(lrs), diverged=diverged,
+        final_X=algo.X.copy() if keep_final else None,
+    )

@@ -1,0 +1,152 @@
+"""The real image data sets of the decentralized-training chains, as numpy arrays.
+
+* :func:`load_mnist` — the MNIST test set (10,000 handwritten digits, 28x28) from the IDX
+  files of the registered data set ``mnist-test-idx`` (the training images are not in the
+  snapshot, so the chains split these 10,000 between training and a held-out set);
+* :func:`load_cifar10` — the CIFAR-10 test set (10,000 colour images, 32x32) from the
+  per-image JPEGs of ``cifar10-test-jpg`` (re-encoded by the origin, so pixel values differ
+  slightly from the official binary batches).
+
+Images are returned as float32 in [0, 1], labels as int64. Files are found and verified
+through :mod:`repro.data`; a missing, corrupted or malformed file raises
+:class:`repro.errors.DataError` naming it.
+"""
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .. import data
+from ..errors import DataError
+from .topology import as_rng
+
+__all__ = ["MNIST", "CIFAR10", "CIFAR10_CLASSES", "read_idx", "load_mnist", "load_cifar10",
+           "holdout_split", "standardize"]
+
+MNIST = "mnist-test-idx"
+CIFAR10 = "cifar10-test-jpg"
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Parse an IDX file (optionally gzip-compressed), checking its header and size.
+
+    The format: two zero bytes, a type code (0x08 uint8 ... 0x0E float64), the number of
+    dimensions, one big-endian int32 per dimension, then the data in C order.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read or decompressed, its magic number is wrong, or its
+        length does not match the header.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"cannot read IDX file {path}: {exc}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise DataError(f"{path} is not an IDX file: bad magic number {raw[:4].hex() or '(empty)'}")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions)")
+    shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">i4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DataError(f"{path}: IDX header announces shape {shape} ({expected} bytes) but the file has "
+                        f"{len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def load_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 MNIST test images and labels.
+
+    Returns
+    -------
+    images : (10000, 28, 28) float32 in [0, 1]
+    labels : (10000,) int64 in 0..9
+    """
+    images = read_idx(data.locate(MNIST, "t10k-images-idx3-ubyte.gz"))
+    labels = read_idx(data.locate(MNIST, "t10k-labels-idx1-ubyte.gz"))
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
+        raise DataError(f"data set '{MNIST}': images {images.shape} and labels {labels.shape} do not match "
+                        f"the expected (N, 28, 28) and (N,)")
+    return (images.astype(np.float32) / 255.0), labels.astype(np.int64)
+
+
+def load_cifar10(per_class: int | None = None, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The CIFAR-10 test images (JPEG-decoded) and labels, classes in the official order.
+
+    Parameters
+    ----------
+    per_class : int, optional
+        Only the first ``per_class`` images (by file name) of every class; all 1,000 by default.
+    progress : bool
+        Show a tqdm progress bar over classes.
+
+    Returns
+    -------
+    images : (N, 32, 32, 3) float32 in [0, 1]
+    labels : (N,) int64, index into :data:`CIFAR10_CLASSES`
+    """
+    from PIL import Image, UnidentifiedImageError  # pillow: a dependency of matplotlib
+    from tqdm import tqdm
+
+    if per_class is not None and (not isinstance(per_class, int) or per_class < 1):
+        raise ValueError(f"per_class must be a positive integer or None, got {per_class!r}")
+    imgs, labels = [], []
+    for k, cls in enumerate(tqdm(CIFAR10_CLASSES, disable=not progress, desc="cifar10")):
+        first = data.locate(CIFAR10, f"test/{cls}/0000.jpg")  # verifies the data set once
+        files = sorted(first.parent.glob("*.jpg"))
+        if not files:
+            raise DataError(f"data set '{CIFAR10}': no JPEG files in {first.parent}")
+        for f in files[:per_class]:
+            try:
+                with Image.open(f) as im:
+                    a = np.asarray(im.convert("RGB"))
+            except (OSError, UnidentifiedImageError) as exc:
+                raise DataError(f"data set '{CIFAR10}': cannot decode {f}: {exc}") from None
+            if a.shape != (32, 32, 3):
+                raise DataError(f"data set '{CIFAR10}': {f} is {a.shape}, expected (32, 32, 3)")
+            imgs.append(a)
+            labels.append(k)
+    return np.stack(imgs).astype(np.float32) / 255.0, np.array(labels, dtype=np.int64)
+
+
+def holdout_split(labels, test_fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split into training and held-out indices (each class split in proportion).
+
+    Returns sorted ``(train_idx, test_idx)``.
+    """
+    y = np.asarray(labels)
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    rng = as_rng(rng)
+    train, test = [], []
+    for cl in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == cl))
+        k = int(round(test_fraction * len(idx)))
+        test.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def standardize(train, *others, eps: float = 1e-8):
+    """Flatten images to ``(N, p)`` and scale every feature by the training mean and std.
+
+    Returns the transformed ``train`` followed by each of ``others`` (same statistics).
+    """
+    flat = [np.asarray(a, dtype=np.float32).reshape(len(a), -1) for a in (train, *others)]
+    mu = flat[0].mean(axis=0)
+    sd = flat[0].std(axis=0) + eps
+    out = tuple((a - mu) / sd for a in flat)
+    return out if others else out[0]
