@@ -409,3 +409,27 @@ def test_robust_sf_with_noise_floor():
     fixed = agn.structure_function_robust([(t, mag, None)], bins, noise_floor=floor)
     assert np.nanmin(quoted["sf"]) > 0.2  # under-estimated errors leave a fake SF
     assert np.nanmax(fixed["sf"]) < 0.1
+
+
+def test_flicker_statistics_on_hand_made_series():
+    x = np.array([-3.0, -1.0, -1.0, -3.0, -1.0, -3.0, -3.0, -1.0])
+    st = agn.flicker_statistics(x, 10.0, -2.0)
+    assert st["duty_cycle"] == pytest.approx(4 / 8)
+    assert st["n_episodes"] == 2  # the run touching the end is not complete
+    assert st["median_episode_yr"] == pytest.approx(15.0)
+    none = agn.flicker_statistics(np.full(5, -3.0), 1.0, -2.0)
+    assert none["n_episodes"] == 0 and np.isnan(none["median_episode_yr"])
+
+
+def test_multiscale_structure_functions_cover_each_level():
+    erdf = agn.BrokenPowerLawERDF(-1.84, 0.47, 2.53, -5.0, 1.0)
+    psd = lambda f: agn.bending_power_law(f, 1e-2, 0.0, 2.0)  # noqa: E731
+    levels = [{"dt": 1.0, "n": 2048, "method": "translation"}, {"dt": 100.0, "n": 2048, "method": "translation"}]
+    sims = agn.simulate_multiscale(levels, psd, erdf, 2, seed=5)
+    out = agn.multiscale_structure_functions(sims, n_lags=10)
+    assert [o["dt"] for o in out] == [1.0, 100.0]
+    for o in out:
+        assert o["lags"][0] == pytest.approx(o["dt"]) and o["lags"][-1] <= 0.1 * 2048 * o["dt"] + o["dt"]
+        assert np.all(np.isfinite(o["sf"])) and np.all(o["sf"] > 0)
+    with pytest.raises(ValueError, match="max_fraction"):
+        agn.multiscale_structure_functions(sims, max_fraction=0)

@@ -61,6 +61,8 @@ __all__ = [
     "episode_durations",
     "fraction_above",
     "simulate_multiscale",
+    "flicker_statistics",
+    "multiscale_structure_functions",
 ]
 
 _LN10 = math.log(10.0)
@@ -1507,4 +1509,47 @@ def simulate_multiscale(levels, psd, erdf, n_lightcurves, seed, leak=8, f_min="a
                                                return_info=True)
         out.append({"dt": p["dt"], "n": p["n"], "method": p["method"], "series": series,
                     "info": info})
+    return out
+
+
+def flicker_statistics(series, dt, threshold):
+    """Duty cycle and "on"-episode lengths of light curves above ``threshold`` (log10 λ).
+
+    Returns
+    -------
+    dict
+        ``duty_cycle`` (fraction of time above), ``n_episodes`` (complete episodes, not
+        touching the ends of a curve), ``median_episode_yr`` and ``mean_episode_yr`` (NaN when
+        there is no complete episode).
+    """
+    durations = episode_durations(series, dt, threshold)
+    return {
+        "duty_cycle": float(fraction_above(series, threshold)),
+        "n_episodes": int(durations.size),
+        "median_episode_yr": float(np.median(durations)) if durations.size else float("nan"),
+        "mean_episode_yr": float(np.mean(durations)) if durations.size else float("nan"),
+    }
+
+
+def multiscale_structure_functions(sims, n_lags=24, max_fraction=0.1):
+    """SF (mag) of each level of :func:`simulate_multiscale` over the lags it resolves.
+
+    Each level is measured at ``n_lags`` log-spaced lags from its sampling interval to
+    ``max_fraction`` of its length (longer lags have too few independent pairs).
+
+    Returns
+    -------
+    list of dict
+        ``dt``, ``lags`` (the lags actually used, whole samples) and ``sf`` per level.
+    """
+    n_lags = _check_int(n_lags, "n_lags", 2)
+    if not 0 < max_fraction <= 1:
+        raise ValueError(f"max_fraction must be in (0, 1], got {max_fraction}")
+    out = []
+    for sim in sims:
+        dt, n = float(sim["dt"]), int(sim["n"])
+        hi = max(dt * n * max_fraction, 2 * dt)
+        lags = np.logspace(np.log10(dt), np.log10(hi), n_lags)
+        sf, used = structure_function_even(sim["series"], dt, lags, return_info=True)
+        out.append({"dt": dt, "lags": used["lag"], "sf": sf})
     return out
