@@ -95,6 +95,15 @@ class IHTResult:
     residual_norms: list = field(default_factory=list)
     steps: list = field(default_factory=list)
 
+    def record(self, it: int, x: np.ndarray, x_new: np.ndarray, r: np.ndarray, step: float, tol: float) -> bool:
+        """Log iteration ``it`` (residual, step) and return whether it converged."""
+        self.residual_norms.append(float(np.linalg.norm(r)))
+        self.steps.append(float(step))
+        self.n_iter = it
+        change = np.linalg.norm(x_new - x)
+        self.converged = bool(change <= tol * max(np.linalg.norm(x_new), np.finfo(float).tiny))
+        return self.converged
+
 
 def spectral_norm(A, n_iter: int = 50, seed: int = 0) -> float:
     """Estimate ``||A||_2`` by power iteration on ``A^T A`` (seeded start vector)."""
@@ -156,13 +165,9 @@ def iht(A, y: np.ndarray, s: int, n_iter: int = 300, step: float | None = None, 
     for it in range(1, int(n_iter) + 1):
         x_new = hard_threshold(x + step * rmv(r), s)
         r = y - mv(x_new)
-        res.residual_norms.append(float(np.linalg.norm(r)))
-        res.steps.append(float(step))
-        change = np.linalg.norm(x_new - x)
+        done = res.record(it, x, x_new, r, step, tol)
         x = x_new
-        res.n_iter = it
-        if change <= tol * max(np.linalg.norm(x), np.finfo(float).tiny):
-            res.converged = True
+        if done:
             break
     res.x, res.support = x, np.flatnonzero(x)
     return res
@@ -227,13 +232,9 @@ def niht(A, y: np.ndarray, s: int, n_iter: int = 300, tol: float = 1e-8, c: floa
                 mu /= kappa * (1.0 - c)
                 x_new = hard_threshold(x + mu * g, s)
         r = y - mv(x_new)
-        res.residual_norms.append(float(np.linalg.norm(r)))
-        res.steps.append(mu)
-        change = np.linalg.norm(x_new - x)
+        done = res.record(it, x, x_new, r, mu, tol)
         x = x_new
-        res.n_iter = it
-        if change <= tol * max(np.linalg.norm(x), np.finfo(float).tiny):
-            res.converged = True
+        if done:
             break
     res.x, res.support = x, np.flatnonzero(x)
     return res
