@@ -74,3 +74,12 @@ def test_real_station_problem_and_noise():
     frac = ex.radiometer_noise_fraction(P)
     assert 0.01 < frac < 0.5
     assert ex.radiometer_noise_fraction(P, integration_s=4.0) == pytest.approx(frac / 2)
+
+
+def test_solve_timings_table():
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((300, 200))
+    y = A[:, :3].sum(axis=1)
+    df = ex.solve_timings(A, y, 3, [8, 64], rng, n_iter=5)
+    assert df.bits.tolist() == [8, 64] and (df.n_iter == 5).all()
+    assert df.loc[df.bits == 64, "speedup"].iloc[0] == 1.0

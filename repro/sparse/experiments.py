@@ -213,3 +213,26 @@ def radiometer_noise_fraction(problem: StationProblem, integration_s: float = 1.
     var = auto[pairs[:, 0]] * auto[pairs[:, 1]] / (2.0 * channel_hz * integration_s)
     noise_norm = np.sqrt(2.0 * var.sum())  # real and imaginary parts
     return float(noise_norm / np.linalg.norm(problem.y))
+
+
+def solve_timings(A: np.ndarray, y: np.ndarray, s: int, bits_list, rng: np.random.Generator,
+                  n_iter: int = 50) -> pd.DataFrame:
+    """Wall time per NIHT iteration at each precision on the same problem (one-byte codes
+    below 32 bits, the fast layout in numpy). Ratios to float64 measured in the same call;
+    quantizing ``A`` is not timed (it is done once per matrix, as on the paper's FPGA)."""
+    rows = []
+    for bits in bits_list:
+        bits = quantize.check_bits(bits)
+        if bits >= FULL_PRECISION:
+            ops = (A, None, y)
+        else:
+            q1, q2, qy = quantize.lowprec_operators(A, y, bits, rng, pack=False)
+            ops = (q1, q2, qy)
+        t0 = time.perf_counter()
+        res = iht_mod.niht(ops[0], ops[2], s, n_iter=n_iter, tol=0.0, AT=ops[1])
+        dt = time.perf_counter() - t0
+        rows.append({"bits": bits, "n_iter": res.n_iter, "s_per_iter": dt / max(res.n_iter, 1)})
+    df = pd.DataFrame(rows)
+    ref = df[df.bits >= FULL_PRECISION]["s_per_iter"].iloc[0]
+    df["speedup"] = ref / df["s_per_iter"]
+    return df
