@@ -14,7 +14,6 @@ ifeq ($(origin REPRO_DATA), undefined)
     export REPRO_DATA := $(abspath ../shared/data)
   endif
 endif
-export MPLBACKEND := Agg
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 

@@ -27,6 +27,8 @@ from .io import read_json, read_npz, save_figure, write_json, write_npz
 from .paths import notebooks_root, results_root
 
 ENV_RUN_DIR = "REPRO_RUN_DIR"
+# Kernels draw figures inline, so the executed notebooks (and the book) show them.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 # ------------------------------------------------------------------ notebook side
@@ -189,7 +191,7 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
     else:
         staging.mkdir(parents=True)
     try:
-        with _env(**{ENV_RUN_DIR: staging, "REPRO_PROFILE": profile, "MPLBACKEND": "Agg"}):
+        with _env(**{ENV_RUN_DIR: staging, "REPRO_PROFILE": profile, "MPLBACKEND": INLINE_BACKEND}):
             for i in range(first, n):
                 nb = nbs[i]
                 t0 = time.perf_counter()

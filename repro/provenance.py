@@ -27,6 +27,9 @@ from .paths import registry_root
 CORE_MODULES = ("repro.__init__", "repro.errors", "repro.paths", "repro.io", "repro.params",
                 "repro.claims", "repro.data", "repro.chains", "repro.provenance")
 FILENAME = "provenance.json"
+# Bump when how notebooks are executed changes (kernel environment, papermill options):
+# every chain then re-runs once.
+RUNNER_VERSION = 2
 
 
 def _sha(data: bytes) -> str:
@@ -110,6 +113,7 @@ def repro_modules(notebooks: Iterable[Path]) -> list[Path]:
 def chain_hashes(notebooks: list[Path], params: dict[str, Any], datasets: Iterable[str]) -> list[str]:
     """One hash per notebook (see the module docstring)."""
     common = hashlib.sha256()
+    common.update(f"runner {RUNNER_VERSION}".encode())
     common.update(json.dumps(params, sort_keys=True, default=str).encode())
     for f in repro_modules(notebooks):
         common.update(f.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + f.read_bytes())

@@ -10,7 +10,6 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 if not os.environ.get("REPRO_DATA") and SHARED.is_dir():
     os.environ["REPRO_DATA"] = str(SHARED)
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def _has_data() -> bool:

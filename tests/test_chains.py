@@ -36,6 +36,9 @@ def toy(tmp_path, monkeypatch):
         from repro import chains
         run = chains.start("toy", profile, overrides, notebook="01_make")
         run.save_json("value.json", {"x": run.params.x * 2})
+        import matplotlib.pyplot as plt
+        plt.plot([0, 1], [0, run.params.x])
+        plt.show()
     """, "Make")
     _write_nb(nbdir / "02_claim.ipynb", """
         from repro import chains
@@ -74,6 +77,9 @@ def test_run_skip_rerun_fail_atomic(toy, tmp_path):
     c = _claims(results)["doubled"]
     assert c["ours"] == 4 and c["verdict"] == "reproduced" and c["profile"] == "full"
     assert (results / "toy" / "full" / "02_claim.ipynb").exists()
+    executed = json.loads((results / "toy" / "full" / "01_make.ipynb").read_text())
+    outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "figures are drawn inline for the book"
 
     # nothing changed: nothing executes
     rep = chains.run("toy", "full", log=logs.append)
