@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.linalg.blas import daxpy as _daxpy
 from tqdm import tqdm
 
 from .compress import Identity
@@ -73,12 +74,22 @@ def qsgd_allreduce_step(X, G, lr, compressor, rng):
     return X - lr * compressor(G, rng).mean(axis=0, keepdims=True)
 
 
+def _axpy_into(out, G, a):
+    """``out += a * G`` in place, in one pass and without a temporary (BLAS daxpy) when both
+    are C-contiguous float64 arrays of the same shape; numpy otherwise."""
+    if (out.dtype == G.dtype == np.float64 and out.shape == G.shape
+            and out.flags.c_contiguous and G.flags.c_contiguous and out.size):
+        _daxpy(G.reshape(-1), out.reshape(-1), a=float(a))
+    else:
+        out += a * G
+    return out
+
+
 def dpsgd_step(X, G, W, lr):
     r"""D-PSGD (Lian et al. 2017): :math:`x_i \leftarrow \sum_j W_{ij}x_j - \gamma g_i`,
     i.e. :math:`X \leftarrow WX - \gamma G` (gradients taken at the pre-averaging models)."""
-    out = W @ X
-    out -= lr * G
-    return out
+    out = np.ascontiguousarray(W @ X)
+    return _axpy_into(out, G, -lr)
 
 
 def d2_step(X, X_prev, G, G_prev, W, lr, lr_prev=None):
@@ -463,17 +474,23 @@ def simulate(algorithm, model, features, labels, shards, *, n_steps: int, batch_
     with np.errstate(over="ignore", invalid="ignore"):
         for t in tqdm(range(n_steps), disable=not progress, desc=algo.name, leave=False):
             idx = sampler.next()
-            _, G = model.loss_grad(algo.X, features[idx], labels[idx])
+            loss, G = model.loss_grad(algo.X, features[idx], labels[idx])
+            # Divergence costs nothing to watch: a non-finite parameter makes the workers'
+            # losses at that model non-finite (every parameter meets every sample of the
+            # batch), and those come with the gradients. The (n, d) array is checked only
+            # then; the run stops at step t with the models of step t, as if checked after
+            # the previous update.
+            if not np.all(np.isfinite(loss)) and not np.all(np.isfinite(algo.X)):
+                diverged = True
+                if steps[-1] != t:
+                    record(t)
+                break
             g = float(schedule(t))
             lrs.append(g)
             algo.step(G, g, rng)
-            due = (t + 1) % every == 0 or t + 1 == n_steps
-            # divergence is checked on a cheap summary, the whole (n, d) array only when it fails
-            if not np.isfinite(algo.X.sum()) and not np.all(np.isfinite(algo.X)):
-                diverged = True
-                record(t + 1)
-                break
-            if due:
+            if (t + 1) % every == 0 or t + 1 == n_steps:
+                if t + 1 == n_steps and not np.all(np.isfinite(algo.X)):
+                    diverged = True
                 record(t + 1)
     steps_a = np.array(steps, dtype=int)
     return History(

@@ -181,9 +181,15 @@ class LogisticRegression(_SoftmaxModel):
         return f @ pr["W"] + pr["b"][:, None, :], None
 
     def _backward(self, X, f, dlogits, cache):
-        gW = self._t(f) @ dlogits                      # (n, p, C)
-        gb = dlogits.sum(axis=-2)                      # (n, C)
-        return np.concatenate([gW.reshape(X.shape[0], -1), gb], axis=1)
+        # written straight into the (n, d) gradient: no per-block arrays, no concatenation
+        n, (p, c) = X.shape[0], (self.n_features, self.n_classes)
+        grad = np.empty((n, self.dim), dtype=np.result_type(f, dlogits))
+        gW = grad[:, :p * c].reshape(n, p, c)  # a view: only the last, contiguous axis is split
+        if not np.may_share_memory(gW, grad):  # pragma: no cover - numpy keeps this a view
+            return np.concatenate([(self._t(f) @ dlogits).reshape(n, -1), dlogits.sum(axis=-2)], axis=1)
+        np.matmul(self._t(f), dlogits, out=gW)                 # (n, p, C)
+        np.sum(dlogits, axis=-2, out=grad[:, p * c:])          # (n, C)
+        return grad
 
 
 class MLP(_SoftmaxModel):
