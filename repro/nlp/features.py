@@ -1,0 +1,176 @@
+"""Model inputs for a pair of entities: the token span from the first entity to the second,
+with entity-marker tokens and each token's position relative to both entities.
+
+For ``... the <e1> histogram </e1> of <e2> keywords </e2> ...`` the span is
+``[<e1>, histogram, </e1>, of, <e2>, keywords, </e2>]``; the positions of ``of`` are +2
+(from ``<e1>``) and -1 (from ``<e2>``). Spans longer than ``max_len`` keep their first and last
+``max_len / 2`` tokens, so both entities stay in view.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ReproError
+from .reader import Document, Relation, entity_number
+
+MARKERS = ("<e1>", "</e1>", "<e2>", "</e2>")
+PAD, UNK = 0, 1
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+_DIGITS = re.compile(r"[0-9]")
+
+
+def normalize(token: str) -> str:
+    """Lower case; every digit becomes 0."""
+    return _DIGITS.sub("0", token.lower())
+
+
+@dataclass
+class Tokenized:
+    tokens: list[str]          # normalized tokens
+    starts: np.ndarray         # character offsets
+    ends: np.ndarray
+    sentence: np.ndarray       # sentence index of each token
+
+    def token_range(self, start: int, end: int) -> tuple[int, int]:
+        """First and last token overlapping characters [start, end)."""
+        idx = np.nonzero((self.starts < end) & (self.ends > start))[0]
+        if len(idx) == 0:
+            raise ReproError(f"no token covers characters {start}..{end}")
+        return int(idx[0]), int(idx[-1])
+
+
+def tokenize(doc: Document) -> Tokenized:
+    """Tokens of a document with offsets and sentence numbers.
+
+    A sentence ends at ``.``, ``?`` or ``!`` outside any entity when the next token starts
+    with a capital letter, and at the end of the title; never inside an entity. (Line breaks
+    are not boundaries: the abstracts break lines in mid-sentence.)
+    """
+    ms = list(_TOKEN.finditer(doc.text))
+    starts = np.array([m.start() for m in ms], dtype=np.int64)
+    ends = np.array([m.end() for m in ms], dtype=np.int64)
+    inside = np.zeros(len(ms), dtype=bool)
+    for e in doc.entities.values():
+        inside |= (starts >= e.start) & (ends <= e.end)
+    sent = np.zeros(len(ms), dtype=np.int64)
+    s = 0
+    for i, m in enumerate(ms):
+        sent[i] = s
+        if i + 1 < len(ms):
+            nxt = ms[i + 1].group()
+            title_end = m.start() < doc.abstract_start <= ms[i + 1].start()
+            if title_end or (m.group() in ".?!" and not inside[i] and nxt[:1].isupper()):
+                s += 1
+    return Tokenized([normalize(m.group()) for m in ms], starts, ends, sent)
+
+
+def sentences(doc: Document, tok: Tokenized | None = None) -> list[list[str]]:
+    """The document as lists of normalized tokens, one per sentence (embedding training)."""
+    tok = tok or tokenize(doc)
+    out: dict[int, list[str]] = {}
+    for t, s in zip(tok.tokens, tok.sentence):
+        out.setdefault(int(s), []).append(t)
+    return list(out.values())
+
+
+@dataclass
+class Span:
+    tokens: list[str]
+    pos1: list[int]
+    pos2: list[int]
+    length: int  # tokens from the first entity's first token to the second's last, before truncation
+
+
+def pair_span(doc: Document, tok: Tokenized, e1: str, e2: str, max_len: int) -> Span:
+    """The marked span of ``(e1, e2)`` (``e1`` first in the text), truncated to ``max_len``."""
+    if max_len < 6:
+        raise ValueError(f"max_len must be at least 6, got {max_len}")
+    a, b = doc.entities[e1], doc.entities[e2]
+    a0, a1 = tok.token_range(a.start, a.end)
+    b0, b1 = tok.token_range(b.start, b.end)
+    lo, hi = min(a0, b0), max(a1, b1)
+    inserts = {}  # token index -> (markers before, markers after)
+    for (t0, t1), (open_, close) in (((a0, a1), MARKERS[:2]), ((b0, b1), MARKERS[2:])):
+        inserts.setdefault(t0, ([], []))[0].append(open_)
+        inserts.setdefault(t1, ([], []))[1].append(close)
+    seq: list[str] = []
+    for i in range(lo, hi + 1):
+        before, after = inserts.get(i, ([], []))
+        seq += before + [tok.tokens[i]] + after
+    length = len(seq)
+    if len(seq) > max_len:
+        h = max_len // 2
+        seq = seq[:h] + seq[len(seq) - (max_len - h):]
+    i1 = seq.index("<e1>") if "<e1>" in seq else 0
+    i2 = seq.index("<e2>") if "<e2>" in seq else len(seq) - 1
+    return Span(seq, [i - i1 for i in range(len(seq))], [i - i2 for i in range(len(seq))], length)
+
+
+@dataclass
+class Encoded:
+    words: np.ndarray   # (n, max_len) int32 word ids, 0 = padding
+    pos1: np.ndarray    # (n, max_len) int32 position ids, 0 = padding
+    pos2: np.ndarray
+    length: np.ndarray  # (n,) span length before truncation
+
+    def __len__(self):
+        return len(self.length)
+
+    def inputs(self) -> dict:
+        return {"words": self.words, "pos1": self.pos1, "pos2": self.pos2}
+
+    def take(self, idx) -> "Encoded":
+        return Encoded(self.words[idx], self.pos1[idx], self.pos2[idx], self.length[idx])
+
+
+def n_positions(max_len: int) -> int:
+    """Size of the position vocabulary: offsets -max_len..max_len plus padding."""
+    return 2 * max_len + 2
+
+
+def encode(spans: list[Span], vocab: dict[str, int], max_len: int) -> Encoded:
+    """Word ids (unknown words -> UNK) and shifted position ids, zero-padded to ``max_len``."""
+    n = len(spans)
+    w = np.zeros((n, max_len), np.int32)
+    p1 = np.zeros((n, max_len), np.int32)
+    p2 = np.zeros((n, max_len), np.int32)
+    for i, s in enumerate(spans):
+        k = len(s.tokens)
+        w[i, :k] = [vocab.get(t, UNK) for t in s.tokens]
+        p1[i, :k] = np.clip(s.pos1, -max_len, max_len) + max_len + 1
+        p2[i, :k] = np.clip(s.pos2, -max_len, max_len) + max_len + 1
+    return Encoded(w, p1, p2, np.array([s.length for s in spans], np.int32))
+
+
+def relation_spans(docs: dict[str, Document], relations: list[Relation], max_len: int,
+                   cache: dict | None = None) -> list[Span]:
+    """Spans of the entity pairs of ``relations`` (tokenizations cached per document)."""
+    cache = {} if cache is None else cache
+    out = []
+    for r in relations:
+        d = docs[r.doc_id]
+        if d.id not in cache:
+            cache[d.id] = tokenize(d)
+        out.append(pair_span(d, cache[d.id], r.e1, r.e2, max_len))
+    return out
+
+
+def candidate_pairs(doc: Document, tok: Tokenized | None = None, max_distance: int = 40) -> list[tuple[str, str]]:
+    """Subtask 2 candidates: entity pairs in one sentence, in id order, at most ``max_distance``
+    tokens apart (from the first entity's first token to the second's last)."""
+    tok = tok or tokenize(doc)
+    ents = sorted(doc.entities.values(), key=lambda e: e.number)
+    rng = {e.id: tok.token_range(e.start, e.end) for e in ents}
+    out = []
+    for i, a in enumerate(ents):
+        for b in ents[i + 1:]:
+            (a0, a1), (b0, b1) = rng[a.id], rng[b.id]
+            if tok.sentence[a0] != tok.sentence[b0]:
+                continue
+            if max(a1, b1) - min(a0, b0) + 1 > max_distance:
+                continue
+            out.append((a.id, b.id))
+    return out
