@@ -1,4 +1,5 @@
-"""One decentralized-training simulator for the ``d2``, ``dcd`` (and later ``adpsgd``) chains.
+"""One decentralized-training simulator for the ``d2``, ``dcd`` and ``adpsgd`` chains, and a real
+multi-process backend on MPI.
 
 Modules (one concept each):
 
@@ -11,7 +12,13 @@ Modules (one concept each):
 - :mod:`repro.sgd.algorithms` AllReduce SGD, QSGD AllReduce, D-PSGD, D², DCD-PSGD, ECD-PSGD,
   naive quantized D-PSGD, and the :func:`~repro.sgd.algorithms.simulate` driver;
 - :mod:`repro.sgd.network`    latency/bandwidth time model (simulated wall-clock seconds);
-- :mod:`repro.sgd.datasets`   MNIST and CIFAR-10 test sets through :mod:`repro.data`.
+- :mod:`repro.sgd.datasets`   MNIST and CIFAR-10 test sets through :mod:`repro.data`;
+- :mod:`repro.sgd.asynchronous` an event-driven simulator (priority queue of completion
+  times): AllReduce, synchronous D-PSGD and AD-PSGD in simulated wall-clock, stragglers,
+  staleness;
+- :mod:`repro.sgd.adpsgd`     the ``adpsgd`` chain's experiments;
+- :mod:`repro.sgd.mpi`        the same algorithms on real processes (mpi4py + Open MPI);
+- :mod:`repro.sgd.launch`     ``python -m repro.sgd.launch --algo adpsgd --workers 4 ...``.
 
 Conventions: parameters of ``n`` workers are stacked as an ``(n, d)`` array (row = worker),
 gossip is ``W @ X``, every random choice takes an explicit seed or
