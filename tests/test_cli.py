@@ -17,7 +17,7 @@ def _run(*args, env=None):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["run", "nope"], "unknown chain 'nope'; available chains: agn"),
+    (["run", "nope"], "unknown chain 'nope'; available chains: adpsgd, agn"),
     (["run", "agn", "-p", "n_lightcurve", "3"], "unknown parameter 'n_lightcurve'"),
     (["run", "agn", "-p", "seed", "x"], "parameter 'seed' of chain 'agn' must be an int, got 'x'"),
     (["run", "agn", "-p", "seed", "1", "-p", "seed", "2"], "parameter 'seed' given twice"),
