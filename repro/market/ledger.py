@@ -422,17 +422,20 @@ class Ledger:
     def providers(self) -> list[dict]:
         return self._rows("SELECT name, public_key, proposal, registered FROM providers ORDER BY name")
 
-    def proposals(self) -> list[dict]:
-        rows = self._rows("SELECT * FROM proposals ORDER BY id")
+    def _decoded(self, sql: str, params: tuple, column: str) -> list[dict]:
+        """Rows of ``sql`` with the JSON text of ``column`` decoded."""
+        rows = self._rows(sql, params)
         for r in rows:
-            r["payload"] = json.loads(r["payload"])
+            r[column] = json.loads(r[column])
         return rows
 
+    def proposals(self) -> list[dict]:
+        return self._decoded("SELECT * FROM proposals ORDER BY id", (), "payload")
+
     def proposal(self, pid: int) -> dict:
-        rows = self._rows("SELECT * FROM proposals WHERE id = ?", (int(pid),))
+        rows = self._decoded("SELECT * FROM proposals WHERE id = ?", (int(pid),), "payload")
         if not rows:
             raise ProposalError(f"no proposal {pid}")
-        rows[0]["payload"] = json.loads(rows[0]["payload"])
         return rows[0]
 
     def votes(self, pid: int | None = None) -> list[dict]:
@@ -441,16 +444,12 @@ class Ledger:
         return self._rows("SELECT * FROM votes WHERE proposal = ? ORDER BY at, voter", (int(pid),))
 
     def jobs(self) -> list[dict]:
-        rows = self._rows("SELECT * FROM jobs ORDER BY id")
-        for r in rows:
-            r["shards"] = json.loads(r["shards"])
-        return rows
+        return self._decoded("SELECT * FROM jobs ORDER BY id", (), "shards")
 
     def job(self, jid: int) -> dict:
-        rows = self._rows("SELECT * FROM jobs WHERE id = ?", (int(jid),))
+        rows = self._decoded("SELECT * FROM jobs WHERE id = ?", (int(jid),), "shards")
         if not rows:
             raise JobError(f"no job {jid}")
-        rows[0]["shards"] = json.loads(rows[0]["shards"])
         return rows[0]
 
     def payments(self, job: int | None = None) -> list[dict]:
