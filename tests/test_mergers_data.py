@@ -114,3 +114,50 @@ def test_predict_folder_and_cli(tmp_path, capsys):
     empty.mkdir()
     with pytest.raises(M.ImageError, match="no .jpg"):
         M.predict(model, empty)
+
+
+def test_center_crop_and_cnn_view():
+    img = np.zeros((100, 100, 3), np.uint8)
+    img[40:60, 40:60] = 200          # a bright square in the middle
+    c = M.center_crop(img, 0.2)
+    assert c.shape == (20, 20, 3) and (c == 200).all()
+    assert M.center_crop(img, 1.0) is img
+    assert M.center_crop(np.stack([img, img]), 0.5).shape == (2, 50, 50, 3)
+    v = M.cnn_view(img, 10, 0.2)
+    assert v.shape == (10, 10, 3) and v.dtype == np.uint8 and (v == 200).all()
+    # the whole frame, area-averaged: the square covers 4 % of it
+    assert M.cnn_view(img, 10, 1.0).mean() == pytest.approx(0.04 * 200, abs=0.5)
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="crop"):
+            M.center_crop(img, bad)
+
+
+def test_saved_model_records_its_crop_and_predict_uses_it(tmp_path, capsys):
+    model = M.build_model(32, None, dense_units=4, seed=0)
+    mpath = M.save_model(model, tmp_path / "m.keras", crop=0.5)
+    assert mpath.is_file() and M.model_view(mpath) == {"image_size": 32, "crop": 0.5}
+    assert not list(tmp_path.glob(".*tmp*"))      # no temporary file left behind
+    imgs = tmp_path / "cutouts"
+    imgs.mkdir()
+    rng = np.random.default_rng(1)
+    arr = rng.integers(0, 255, (2, 96, 96, 3)).astype(np.uint8)
+    for i, a in enumerate(arr):
+        _write_jpeg(imgs / f"{i}.png", a)
+    df = M.predict(mpath, imgs)
+    files = sorted(imgs.iterdir())
+    want = M.predict_proba(model, M.load_images(files, 32, crop=0.5))
+    np.testing.assert_allclose(df.p_merger, want, rtol=1e-5)
+    whole = M.predict(mpath, imgs, crop=1.0)      # an explicit crop overrides the record
+    np.testing.assert_allclose(whole.p_merger, M.predict_proba(model, M.load_images(files, 32)), rtol=1e-5)
+    out = tmp_path / "p.csv"
+    assert M.main(["predict", str(mpath), str(imgs), "--out", str(out), "--crop", "1.0"]) == 0
+    np.testing.assert_allclose(pd.read_csv(out).p_merger, whole.p_merger, rtol=1e-5)
+    # a model saved without a record: the whole image; a broken record: a clear error
+    model.save(tmp_path / "plain.keras")
+    assert M.model_view(tmp_path / "plain.keras") == {"crop": 1.0}
+    (tmp_path / "m.json").write_text("{not json")
+    assert M.main(["predict", str(mpath), str(imgs)]) == 2
+    assert "m.json: cannot read the image preparation" in capsys.readouterr().err
+    (tmp_path / "m.json").write_text('{"image_size": 32, "crop": 3}')
+    with pytest.raises(M.ModelError, match="crop must be"):
+        M.model_view(mpath)

@@ -122,3 +122,22 @@ def test_transfer_training_freezes_then_unfreezes_base_but_not_batchnorm():
         np.testing.assert_array_equal(g, r)
     # the conv kernel is either the file's (if phase 1 was best) or moved by phase 2
     assert conv.shape == M.h5_layer_weights(path, "conv1")[0].shape
+
+
+def test_bn_momentum_sets_how_fast_the_inference_statistics_follow():
+    import keras
+    x = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3)).astype(np.float32)
+    y = np.r_[np.ones(4), np.zeros(4)].astype(np.int32)
+    means = {}
+    for m in (0.0, 0.99):
+        model = M.build_model(32, None, dense_units=4, seed=3, bn_momentum=m)
+        bns = [la for la in model.get_layer("mobilenet_base").layers if isinstance(la, keras.layers.BatchNormalization)]
+        assert len(bns) == 27 and all(la.momentum == m for la in bns)
+        model.compile(keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+        model.train_on_batch(x, y)
+        means[m] = np.asarray(bns[0].moving_mean)
+    # one step from zero: momentum 0 takes the batch mean, 0.99 takes 1 % of it
+    assert np.abs(means[0.0]).max() > 1e-3
+    np.testing.assert_allclose(means[0.99], 0.01 * means[0.0], rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="bn_momentum"):
+        M.build_model(32, None, bn_momentum=1.0)
