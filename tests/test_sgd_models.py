@@ -75,3 +75,20 @@ def test_init_and_errors():
         LogisticRegression(4, 3, l2=-1)
     with pytest.raises(ValueError, match="unknown model"):
         make_model("cnn", 4, 3)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=repr)
+def test_float32_loss_and_gradient_stay_float32_and_match_float64(model):
+    rng = np.random.default_rng(3)
+    n, b = 4, 9
+    X = rng.standard_normal((n, model.dim))
+    F = rng.standard_normal((n, b, 6))
+    y = rng.integers(0, 4, (n, b))
+    loss64, g64 = model.loss_grad(X, F, y)
+    loss32, g32 = model.loss_grad(X.astype(np.float32), F.astype(np.float32), y)
+    assert loss32.dtype == np.float32 and g32.dtype == np.float32 and g32.shape == g64.shape
+    np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-5 * np.abs(g64).max())
+    # the float32 weight gradients take another memory layout into sgemm: same as the plain product
+    A, B = rng.standard_normal((2, n, b, 5)).astype(np.float32)
+    np.testing.assert_allclose(model._tmatmul(A, B), np.swapaxes(A, -1, -2) @ B, rtol=1e-6, atol=1e-6)

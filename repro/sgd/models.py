@@ -104,10 +104,22 @@ class _SoftmaxModel:
     def _t(a):
         return np.swapaxes(a, -1, -2)
 
+    @classmethod
+    def _tmatmul(cls, a, b, out=None):
+        """``a^T @ b`` over the last two axes (the weight gradients: features or activations
+        transposed times the back-propagated errors). In float32 the factor ``b`` is passed
+        column-major per matrix: OpenBLAS's sgemm was about twice as fast that way for the
+        logistic regression's thin products (a few samples per worker), with the same
+        numbers in our checks. float64 keeps the plain call (dgemm is faster that way, and
+        the chains' numbers stay bit for bit)."""
+        if b.dtype == np.float32:
+            b = cls._t(np.ascontiguousarray(cls._t(b)))
+        return np.matmul(cls._t(a), b, out=out)
+
     def penalty(self, X) -> np.ndarray:
         """The l2 term of every worker, shape ``(n,)``."""
         X = self._check_X(X)
-        return 0.5 * self.l2 * np.einsum("ij,ij->i", X, X) if self.l2 else np.zeros(X.shape[0])
+        return 0.5 * self.l2 * np.einsum("ij,ij->i", X, X) if self.l2 else np.zeros(X.shape[0], dtype=X.dtype)
 
     def per_sample_loss(self, X, features, labels) -> np.ndarray:
         """Cross-entropy of every sample, shape ``(n, b)`` (no regularisation term)."""
@@ -186,8 +198,8 @@ class LogisticRegression(_SoftmaxModel):
         grad = np.empty((n, self.dim), dtype=np.result_type(f, dlogits))
         gW = grad[:, :p * c].reshape(n, p, c)  # a view: only the last, contiguous axis is split
         if not np.may_share_memory(gW, grad):  # pragma: no cover - numpy keeps this a view
-            return np.concatenate([(self._t(f) @ dlogits).reshape(n, -1), dlogits.sum(axis=-2)], axis=1)
-        np.matmul(self._t(f), dlogits, out=gW)                 # (n, p, C)
+            return np.concatenate([self._tmatmul(f, dlogits).reshape(n, -1), dlogits.sum(axis=-2)], axis=1)
+        self._tmatmul(f, dlogits, out=gW)                      # (n, p, C)
         np.sum(dlogits, axis=-2, out=grad[:, p * c:])          # (n, C)
         return grad
 
@@ -236,11 +248,11 @@ class MLP(_SoftmaxModel):
     def _backward(self, X, f, dlogits, cache):
         z, a, pr = cache
         n = X.shape[0]
-        gW2 = self._t(a) @ dlogits
+        gW2 = self._tmatmul(a, dlogits)
         gb2 = dlogits.sum(axis=-2)
         da = dlogits @ self._t(pr["W2"])
         dz = da * (z > 0) if self.activation == "relu" else da * (1.0 - a * a)
-        gW1 = self._t(f) @ dz
+        gW1 = self._tmatmul(f, dz)
         gb1 = dz.sum(axis=-2)
         return np.concatenate([gW1.reshape(n, -1), gb1, gW2.reshape(n, -1), gb2], axis=1)
 
