@@ -67,11 +67,22 @@ class ClassificationData:
     tests: dict    # name -> F.Encoded
 
 
-def encode_relations(splits_list, vocab, max_len) -> tuple[F.Encoded, np.ndarray]:
+def encode_relations(splits_list, vocab, max_len, augment: bool = False) -> tuple[F.Encoded, np.ndarray]:
+    """Spans and directional-label indices of every relation of ``splits_list``.
+
+    ``augment=True`` (entity-pair augmentation): after the relations as they are, every relation
+    again as its swapped view — markers exchanged so that ``<e1>`` marks the entity that comes
+    second in the text — labelled with the flipped direction (``T`` <-> ``T:REVERSE``; COMPARE
+    unchanged); see :mod:`repro.nlp.features`. The result has twice as many rows.
+    """
     spans, y = [], []
     for s in splits_list:
         spans += F.relation_spans(s.docs, s.relations, max_len)
         y += [DIRECTIONAL_LABELS.index(directional_label(r)) for r in s.relations]
+    if augment:
+        for s in splits_list:
+            spans += F.relation_spans(s.docs, s.relations, max_len, swap=True)
+            y += [DIRECTIONAL_LABELS.index(F.swapped_label(directional_label(r))) for r in s.relations]
     return F.encode(spans, vocab, max_len), np.array(y, np.int64)
 
 

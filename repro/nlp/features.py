@@ -5,6 +5,15 @@ For ``... the <e1> histogram </e1> of <e2> keywords </e2> ...`` the span is
 ``[<e1>, histogram, </e1>, of, <e2>, keywords, </e2>]``; the positions of ``of`` are +2
 (from ``<e1>``) and -1 (from ``<e2>``). Spans longer than ``max_len`` keep their first and last
 ``max_len / 2`` tokens, so both entities stay in view.
+
+**Entity-pair augmentation** (``swap=True``): the same span, still in text order, with the
+entities' roles exchanged: ``<e1>`` ... ``</e1>`` now mark the *second* entity of the text and
+``<e2>`` ... ``</e2>`` the first, and the positions follow the markers (``pos1`` is measured from
+the new ``<e1>``). A relation's direction is read relative to the markers (not-REVERSE: the
+relation's first argument is the entity marked ``<e1>``), so the swapped example carries the
+flipped direction (:func:`swapped_label`; COMPARE is symmetric and keeps its label). At
+prediction time spans are never swapped: ``<e1>`` marks the first entity, as in the task's files,
+so the label read there means exactly what the key's REVERSE flag means.
 """
 from __future__ import annotations
 
@@ -14,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ReproError
-from .reader import Document, Relation, entity_number
+from .reader import SYMMETRIC, Document, Relation, entity_number
 
 MARKERS = ("<e1>", "</e1>", "<e2>", "</e2>")
 PAD, UNK = 0, 1
@@ -84,8 +93,12 @@ class Span:
     length: int  # tokens from the first entity's first token to the second's last, before truncation
 
 
-def pair_span(doc: Document, tok: Tokenized, e1: str, e2: str, max_len: int) -> Span:
-    """The marked span of ``(e1, e2)`` (``e1`` first in the text), truncated to ``max_len``."""
+def pair_span(doc: Document, tok: Tokenized, e1: str, e2: str, max_len: int, swap: bool = False) -> Span:
+    """The marked span of ``(e1, e2)`` (``e1`` first in the text), truncated to ``max_len``.
+
+    ``swap=True``: the entity-pair augmentation view (module docstring): the markers are
+    exchanged, so ``<e1>`` marks ``e2``; the tokens stay in text order.
+    """
     if max_len < 6:
         raise ValueError(f"max_len must be at least 6, got {max_len}")
     a, b = doc.entities[e1], doc.entities[e2]
@@ -93,7 +106,8 @@ def pair_span(doc: Document, tok: Tokenized, e1: str, e2: str, max_len: int) -> 
     b0, b1 = tok.token_range(b.start, b.end)
     lo, hi = min(a0, b0), max(a1, b1)
     inserts = {}  # token index -> (markers before, markers after)
-    for (t0, t1), (open_, close) in (((a0, a1), MARKERS[:2]), ((b0, b1), MARKERS[2:])):
+    marks_a, marks_b = (MARKERS[2:], MARKERS[:2]) if swap else (MARKERS[:2], MARKERS[2:])
+    for (t0, t1), (open_, close) in (((a0, a1), marks_a), ((b0, b1), marks_b)):
         inserts.setdefault(t0, ([], []))[0].append(open_)
         inserts.setdefault(t1, ([], []))[1].append(close)
     seq: list[str] = []
@@ -146,16 +160,29 @@ def encode(spans: list[Span], vocab: dict[str, int], max_len: int) -> Encoded:
 
 
 def relation_spans(docs: dict[str, Document], relations: list[Relation], max_len: int,
-                   cache: dict | None = None) -> list[Span]:
-    """Spans of the entity pairs of ``relations`` (tokenizations cached per document)."""
+                   cache: dict | None = None, swap: bool = False) -> list[Span]:
+    """Spans of the entity pairs of ``relations`` (tokenizations cached per document);
+    ``swap=True`` gives the augmentation views (markers exchanged, see :func:`pair_span`)."""
     cache = {} if cache is None else cache
     out = []
     for r in relations:
         d = docs[r.doc_id]
         if d.id not in cache:
             cache[d.id] = tokenize(d)
-        out.append(pair_span(d, cache[d.id], r.e1, r.e2, max_len))
+        out.append(pair_span(d, cache[d.id], r.e1, r.e2, max_len, swap=swap))
     return out
+
+
+def swapped_label(label: str, symmetric=SYMMETRIC) -> str:
+    """The directional label of the swapped view: ``T`` <-> ``T:REVERSE``; symmetric types keep theirs."""
+    t, _, rev = label.partition(":")
+    if rev not in ("", "REVERSE"):
+        raise ValueError(f"not a directional label: {label!r}")
+    if t in symmetric:
+        if rev:
+            raise ValueError(f"{t} is symmetric and has no REVERSE direction: {label!r}")
+        return label
+    return t if rev else f"{t}:REVERSE"
 
 
 def candidate_pairs(doc: Document, tok: Tokenized | None = None, max_distance: int = 40) -> list[tuple[str, str]]:
