@@ -38,7 +38,7 @@ import pandas as pd
 
 from .. import data
 from ..errors import ReproError
-from ..io import read_npz, write_json, write_npz
+from ..io import read_json, read_npz, write_json, write_npz
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -777,9 +777,8 @@ def model_view(path) -> dict:
     side = Path(path).with_suffix(".json")
     if not side.is_file():
         return {"crop": 1.0}
-    import json
     try:
-        view = json.loads(side.read_text())
+        view = read_json(side)
         crop = float(view["crop"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{side}: cannot read the image preparation of the model ({exc})") from None
