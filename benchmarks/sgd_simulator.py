@@ -85,7 +85,8 @@ def main(argv=None) -> int:
     import numpy as np
     os.environ.setdefault("REPRO_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     from repro.errors import ReproError
-    from repro.sgd import algorithms, datasets, models, partition, topology
+    from repro import datasets
+    from repro.sgd import algorithms, models, partition, topology
 
     try:
         images, labels = datasets.load_mnist()

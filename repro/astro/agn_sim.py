@@ -25,6 +25,7 @@ from scipy import ndimage, signal, special
 
 from ..errors import ReproError
 from . import psf as psf_mod
+from .sersic import sersic_bn, sersic_image  # noqa: F401  (re-exported)
 from .fits_io import FitsInputError, header_float, read_image
 
 ZP_NMGY = 22.5
@@ -137,45 +138,6 @@ def observe(model: np.ndarray, sky: float, gain: float, read_noise_e: float, rng
 
 
 # ------------------------------------------------------------------ Sérsic hosts (generated)
-def sersic_bn(n: float) -> float:
-    """b_n such that the effective radius holds half the light."""
-    return float(special.gammaincinv(2 * n, 0.5))
-
-
-def sersic_image(size: int, flux: float, r_e: float, n: float, q: float, pa_deg: float,
-                 centre: tuple[float, float] | None = None, oversample: int = 5) -> np.ndarray:
-    """Noiseless, pixel-integrated Sérsic profile whose TOTAL flux (to infinity) is ``flux``.
-
-    ``r_e`` is the semi-major effective radius in pixels, ``q`` the axis ratio, ``pa_deg``
-    the position angle from the +row axis. Pixels are integrated on an ``oversample`` grid,
-    with a finer 4x sub-grid in the central 3x3 pixels where steep profiles peak.
-    """
-    if not (flux >= 0 and r_e > 0 and n > 0 and 0 < q <= 1):
-        raise SimulationError(f"bad Sérsic parameters flux={flux} r_e={r_e} n={n} q={q}")
-    c = (size // 2, size // 2) if centre is None else centre
-    bn = sersic_bn(n)
-    total_unit = 2 * np.pi * n * r_e ** 2 * q * np.exp(bn) * bn ** (-2 * n) * special.gamma(2 * n)
-    t = np.deg2rad(pa_deg)
-
-    def profile(yy, xx):
-        dy, dx = yy - c[0], xx - c[1]
-        u = dy * np.cos(t) + dx * np.sin(t)
-        v = -dy * np.sin(t) + dx * np.cos(t)
-        r = np.sqrt(u ** 2 + (v / q) ** 2)
-        return np.exp(-bn * ((r / r_e) ** (1.0 / n) - 1.0))
-
-    sub = (np.arange(size * oversample) + 0.5) / oversample - 0.5
-    img = profile(sub[:, None], sub[None, :]).reshape(size, oversample, size, oversample).mean(axis=(1, 3))
-    k = oversample * 4
-    r0, c0 = int(round(c[0])), int(round(c[1]))
-    for i in range(r0 - 1, r0 + 2):
-        for j in range(c0 - 1, c0 + 2):
-            if 0 <= i < size and 0 <= j < size:
-                s = (np.arange(k) + 0.5) / k - 0.5
-                img[i, j] = profile(i + s[:, None], j + s[None, :]).mean()
-    return img * (flux / total_unit)
-
-
 @dataclass
 class HostSet:
     """A stack of host stamps with their metadata (one row per stamp)."""
@@ -483,23 +445,6 @@ def error_summary(contrast, err, min_contrast: float) -> dict:
     sig = robust_sigma(good)
     return dict(n=int(sel.sum()), n_bad=int(sel.sum() - good.size), median=med, robust_sigma=sig,
                 total=float(np.hypot(med, sig)))
-
-
-CIFAR_DATA = "cifar10-test-jpg"
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
-def read_cifar_jpegs(locate, n: int, rng: np.random.Generator) -> tuple[list[bytes], list[str]]:
-    """``n`` CIFAR-10 test JPEGs (bytes) drawn without replacement across the 10 classes."""
-    if not 1 <= n <= 10000:
-        raise SimulationError(f"n must be in 1..10000, got {n}")
-    pick = rng.choice(10000, size=n, replace=False)
-    out, names = [], []
-    for k in pick:
-        rel = f"test/{CIFAR_CLASSES[k // 1000]}/{k % 1000:04d}.jpg"
-        out.append(locate(CIFAR_DATA, rel).read_bytes())
-        names.append(rel)
-    return out, names
 
 
 def stratified_contrasts(n: int, k: int, lo: float, hi: float, rng: np.random.Generator) -> np.ndarray:

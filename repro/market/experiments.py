@@ -559,7 +559,7 @@ def run_attacks(ledger_path, workdir, ctx, names: Sequence[str] | None = None) -
 # ------------------------------------------------------------------- helpers for the chain
 def load_images():
     """MNIST test images as the uint8 bytes contributors upload, and the true labels."""
-    from ..sgd.datasets import load_mnist
+    from ..datasets import load_mnist
 
     images, labels = load_mnist()
     return np.rint(images * 255.0).astype(np.uint8), labels

@@ -12,7 +12,6 @@ Modules (one concept each):
 - :mod:`repro.sgd.algorithms` AllReduce SGD, QSGD AllReduce, D-PSGD, D², DCD-PSGD, ECD-PSGD,
   naive quantized D-PSGD, and the :func:`~repro.sgd.algorithms.simulate` driver;
 - :mod:`repro.sgd.network`    latency/bandwidth time model (simulated wall-clock seconds);
-- :mod:`repro.sgd.datasets`   MNIST and CIFAR-10 test sets through :mod:`repro.data`;
 - :mod:`repro.sgd.asynchronous` an event-driven simulator (priority queue of completion
   times): AllReduce, synchronous D-PSGD and AD-PSGD in simulated wall-clock, stragglers,
   staleness;

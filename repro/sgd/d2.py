@@ -37,7 +37,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from . import algorithms, datasets, models, partition, topology
+from .. import datasets
+from . import algorithms, models, partition, topology
 
 __all__ = [
     "ALGORITHMS", "ALGORITHM_LABELS", "Problem", "split_problem", "mnist_problem", "build_model",

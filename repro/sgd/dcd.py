@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from . import algorithms as alg
-from . import compress, datasets, models, partition, topology
+from .. import datasets
+from . import compress, models, partition, topology
 from .network import Network, iteration_time, time_to_target
 
 __all__ = [

@@ -52,7 +52,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ReproError
-from . import asynchronous, datasets, models, partition, topology
+from .. import datasets
+from . import asynchronous, models, partition, topology
 
 __all__ = ["ALGORITHMS", "Config", "MPIRunError", "build_problem", "mixing_for", "run_worker", "mpirun_path",
            "mpirun_command", "launch", "simulate_reference", "under_mpi"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from repro.errors import DataError
-from repro.sgd import datasets as ds
+from repro import datasets as ds
 
 from .conftest import needs_data
 

@@ -1,11 +1,16 @@
-"""The real image data sets of the decentralized-training chains, as numpy arrays.
+"""The real image data sets shared by several chains (MNIST, CIFAR-10), read through :mod:`repro.data`.
+
+Used by the decentralized-training chains (``d2``, ``dcd``, ``adpsgd``), the data market
+(``databright``) and the PSFGAN chain's non-astronomical training hosts.
 
 * :func:`load_mnist` — the MNIST test set (10,000 handwritten digits, 28x28) from the IDX
   files of the registered data set ``mnist-test-idx`` (the training images are not in the
   snapshot, so the chains split these 10,000 between training and a held-out set);
 * :func:`load_cifar10` — the CIFAR-10 test set (10,000 colour images, 32x32) from the
   per-image JPEGs of ``cifar10-test-jpg`` (re-encoded by the origin, so pixel values differ
-  slightly from the official binary batches).
+  slightly from the official binary batches);
+* :func:`cifar10_jpegs` — ``n`` of those JPEG files as raw bytes, drawn at random across the
+  classes (the PSFGAN chain decodes them itself).
 
 Images are returned as float32 in [0, 1], labels as int64. Files are found and verified
 through :mod:`repro.data`; a missing, corrupted or malformed file raises
@@ -19,16 +24,28 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data
-from ..errors import DataError
-from .topology import as_rng
+from numbers import Integral
+
+from . import data
+from .errors import DataError
 
 __all__ = ["MNIST", "CIFAR10", "CIFAR10_CLASSES", "read_idx", "load_mnist", "load_cifar10",
-           "holdout_split", "standardize"]
+           "holdout_split", "standardize", "cifar10_file", "cifar10_jpegs", "as_rng"]
 
 MNIST = "mnist-test-idx"
 CIFAR10 = "cifar10-test-jpg"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+
+def as_rng(rng_or_seed) -> np.random.Generator:
+    """A :class:`numpy.random.Generator` from a Generator or an integer seed (``None`` is refused)."""
+    if isinstance(rng_or_seed, np.random.Generator):
+        return rng_or_seed
+    if isinstance(rng_or_seed, Integral) and not isinstance(rng_or_seed, bool):
+        return np.random.default_rng(int(rng_or_seed))
+    raise ValueError(f"rng must be a numpy.random.Generator or an integer seed, got {rng_or_seed!r}")
+
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -120,6 +137,37 @@ def load_cifar10(per_class: int | None = None, progress: bool = False) -> tuple[
             imgs.append(a)
             labels.append(k)
     return np.stack(imgs).astype(np.float32) / 255.0, np.array(labels, dtype=np.int64)
+
+
+def cifar10_file(index: int) -> str:
+    """Path, inside ``cifar10-test-jpg``, of test image ``index`` (0..9999; 1,000 per class in order)."""
+    if not 0 <= int(index) < 10000:
+        raise ValueError(f"CIFAR-10 test index must be in 0..9999, got {index!r}")
+    return f"test/{CIFAR10_CLASSES[index // 1000]}/{index % 1000:04d}.jpg"
+
+
+def cifar10_jpegs(n: int, rng: np.random.Generator) -> tuple[list[bytes], list[str]]:
+    """``n`` CIFAR-10 test JPEGs as raw bytes, drawn without replacement across the ten classes.
+
+    Parameters
+    ----------
+    n : int
+        Number of images, 1..10000.
+    rng : numpy.random.Generator
+        Draws the images (``rng.choice(10000, n, replace=False)``).
+
+    Returns
+    -------
+    jpegs : list of bytes
+        The files' contents, in the order drawn.
+    names : list of str
+        Their paths inside the data set, e.g. ``"test/cat/0042.jpg"``.
+    """
+    if not isinstance(n, Integral) or not 1 <= n <= 10000:
+        raise ValueError(f"n must be an integer in 1..10000, got {n!r}")
+    pick = rng.choice(10000, size=n, replace=False)
+    names = [cifar10_file(int(k)) for k in pick]
+    return [data.locate(CIFAR10, rel).read_bytes() for rel in names], names
 
 
 def holdout_split(labels, test_fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
