@@ -3,8 +3,9 @@
 ``run(chain, profile, overrides)`` executes ``notebooks/<chain>/NN_*.ipynb`` in order into a
 staging folder and, only when every notebook succeeded, swaps it into
 ``results/<chain>/<profile>/`` — a failed run leaves the previous good results untouched
-and marks nothing as done. Notebooks whose inputs are unchanged (see
-:mod:`repro.provenance`) are skipped; the first changed one and all after it re-run.
+and marks nothing as done. A notebook re-runs only when its own inputs changed or a notebook
+whose results it reads re-runs (see :mod:`repro.provenance`); the runner says why. After each
+notebook, every claim that ``claims.yaml`` declares for it must have been recorded.
 
 Inside a notebook, ``run = chains.start("agn", profile, overrides, notebook="02_simulate")``
 gives the validated parameters (``run.params``), the output folder and ``run.claim(...)``.
@@ -21,12 +22,13 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from . import claims as claims_mod
-from . import data, params as params_mod, provenance
+from . import claimspec, data, params as params_mod, provenance
 from .errors import ChainError
 from .io import read_json, read_npz, save_figure, write_json, write_npz
 from .paths import notebooks_root, results_root
 
 ENV_RUN_DIR = "REPRO_RUN_DIR"
+WRITERS = "writers.json"  # which notebook wrote each result file of a run folder
 # Kernels draw figures inline, so the executed notebooks (and the book) show them.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
@@ -50,19 +52,38 @@ class RunContext:
         return self.dir / name
 
     def save_json(self, name: str, obj) -> Path:
-        return write_json(self.path(name), obj)
+        """Write ``obj`` as JSON to the run folder (atomically) and note this notebook as its writer."""
+        return self._written(name, write_json(self.path(name), obj))
 
     def load_json(self, name: str):
+        """Read a JSON result of an earlier notebook this one declares that it reads."""
         return read_json(self._existing(name))
 
     def save_arrays(self, name: str, **arrays) -> Path:
-        return write_npz(self.path(name), **arrays)
+        """Write arrays as ``.npz`` to the run folder (atomically) and note this notebook as the writer."""
+        return self._written(name, write_npz(self.path(name), **arrays))
 
     def load_arrays(self, name: str) -> dict:
+        """Read an ``.npz`` result of an earlier notebook this one declares that it reads."""
         return read_npz(self._existing(name))
 
     def save_figure(self, fig, name: str) -> Path:
-        return save_figure(fig, self.path(name))
+        """Save a matplotlib figure to the run folder."""
+        return self._written(name, save_figure(fig, self.path(name)))
+
+    def _written(self, name: str, path: Path) -> Path:
+        writers = self._writers()
+        if writers.get(name) != self.notebook:
+            writers[name] = self.notebook
+            write_json(self.dir / WRITERS, writers)
+        return path
+
+    def _writers(self) -> dict:
+        p = self.dir / WRITERS
+        try:
+            return read_json(p) if p.exists() else {}
+        except (OSError, ValueError):
+            return {}
 
     def _existing(self, name: str) -> Path:
         p = self.path(name)
@@ -70,12 +91,23 @@ class RunContext:
             raise ChainError(f"{p} does not exist: run the earlier notebooks of chain '{self.chain}' "
                              f"in the '{self.profile}' profile first (python -m repro run {self.chain} "
                              f"--profile {self.profile})")
+        writer = self._writers().get(name)
+        if writer and self.notebook and writer != self.notebook:
+            cs = params_mod.spec(self.chain)
+            if writer not in params_mod.upstream(cs, self.notebook):
+                raise ChainError(f"notebook {self.notebook} reads {name}, written by {writer}, but "
+                                 f"notebooks/{self.chain}/params.yaml does not declare that {self.notebook} "
+                                 f"reads {writer}: add it to 'reads'")
         return p
 
-    def claim(self, key: str, value, **kw) -> claims_mod.Claim:
-        """Record a claim (see :func:`repro.claims.record`) and show it in the notebook."""
-        c = claims_mod.record(self.chain, key, value, profile=self.profile, run_dir=self.dir,
-                              notebook=self.notebook, **kw)
+    def claim(self, key: str, value, note: str = "") -> None:
+        """Record the measured ``value`` of the declared claim ``key`` and show it in the notebook.
+
+        The statement, the paper's value and the rule come from ``notebooks/<chain>/claims.yaml``
+        (see :mod:`repro.claimspec`); ``note`` says how the value was measured.
+        """
+        c = claims_mod.record(self.chain, key, value, note=note, profile=self.profile, run_dir=self.dir,
+                              notebook=self.notebook, params=self.params)
         try:
             from IPython import get_ipython
             from IPython.display import display
@@ -85,7 +117,6 @@ class RunContext:
                 print(c)
         except ImportError:  # pragma: no cover
             print(c)
-        return None
 
 
 def start(chain: str, profile: str = "smoke", overrides: Mapping[str, Any] | None = None,
@@ -162,20 +193,33 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
     cs = params_mod.spec(chain)
     for name in cs.data:
         data.verify(name)
+    if claimspec.exists(chain):
+        claimspec.load(chain)  # a malformed claims.yaml stops the run before anything executes
     nbs = notebooks_of(chain)
-    hashes = provenance.chain_hashes(nbs, {"profile": profile, **p.as_dict()}, cs.data)
+    run_params = {"profile": profile, **p.as_dict()}
+    inputs = provenance.chain_inputs(nbs, run_params, cs.data, cs.reads)
+    digests = provenance.digests(inputs)
     final = results_root() / chain / profile
-    previous = provenance.load(final) if final.exists() else {}
-    first = 0
-    while (not force and first < len(nbs) and previous.get(nbs[first].name) == hashes[first]
-           and (final / nbs[first].name).exists()):
-        first += 1
-    report = RunReport(chain, profile, final, skipped=[n.name for n in nbs[:first]])
+    previous = provenance.load_record(final) if final.exists() else {}
+    why = provenance.reasons(previous, inputs, digests, run_params)
+    for nb in nbs:
+        if not (final / nb.name).exists() and not why[nb.name]:
+            why[nb.name] = ["its executed notebook is missing"]
+        if force:
+            why[nb.name] = ["forced"]
+    # a notebook that reads a re-run notebook re-runs too (its digest already says so, unless forced/missing)
+    for nb in nbs:
+        ups = [f"{u}.ipynb" for u in cs.reads[nb.stem]]
+        if not why[nb.name] and any(why[u] for u in ups):
+            why[nb.name] = ["reads " + ", ".join(Path(u).stem for u in ups if why[u]) + ", which re-runs"]
+    todo = [nb for nb in nbs if why[nb.name]]
+    report = RunReport(chain, profile, final, skipped=[n.name for n in nbs if not why[n.name]])
     t_all = time.perf_counter()
     n = len(nbs)
-    for i, nb in enumerate(nbs[:first]):
-        log(f"[{chain} {i + 1}/{n}] {nb.name:<34} skipped (unchanged)")
-    if first == n:
+    for i, nb in enumerate(nbs):
+        if not why[nb.name]:
+            log(f"[{chain} {i + 1}/{n}] {nb.name:<34} skipped (unchanged)")
+    if not todo:
         return report
 
     parent = results_root() / chain
@@ -187,15 +231,15 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
         shutil.copytree(final, staging)
         (staging / provenance.FILENAME).unlink(missing_ok=True)
         if (staging / claims_mod.FILENAME).exists():
-            claims_mod.drop_notebooks(staging / claims_mod.FILENAME, [x.name for x in nbs[first:]])
+            claims_mod.drop_notebooks(staging / claims_mod.FILENAME, [x.name for x in todo])
     else:
         staging.mkdir(parents=True)
     try:
         with _env(**{ENV_RUN_DIR: staging, "REPRO_PROFILE": profile, "MPLBACKEND": INLINE_BACKEND}):
-            for i in range(first, n):
-                nb = nbs[i]
+            for nb in todo:
+                i = nbs.index(nb)
                 t0 = time.perf_counter()
-                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} running ...")
+                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} running ({'; '.join(why[nb.name])}) ...")
                 try:
                     pm.execute_notebook(
                         str(nb), str(staging / nb.name),
@@ -207,10 +251,18 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
                     shutil.rmtree(failed, ignore_errors=True)
                     staging.rename(failed)
                     raise ChainError(_failure_message(chain, nb, exc, failed)) from None
+                store = claims_mod.load_store(staging / claims_mod.FILENAME)
+                missing = claims_mod.missing_in(chain, nb.stem, store)
+                if missing:
+                    shutil.rmtree(failed, ignore_errors=True)
+                    staging.rename(failed)
+                    raise ChainError(f"chain '{chain}': notebook {nb.name} did not record the declared "
+                                     f"claim(s) {', '.join(missing)} (notebooks/{chain}/claims.yaml); "
+                                     f"the executed notebook is at {failed / nb.name}; previous results are untouched")
                 report.executed.append(nb.name)
                 log(f"[{chain} {i + 1}/{n}] {nb.name:<34} done in {time.perf_counter() - t0:.1f} s")
-        provenance.save(staging, {nb.name: h for nb, h in zip(nbs, hashes)},
-                        {"chain": chain, "profile": profile, "params": p.as_dict(),
+        provenance.save(staging, digests,
+                        {"chain": chain, "profile": profile, "params": run_params, "inputs": inputs,
                          "overrides": dict(p.overrides), "python": sys.version.split()[0]})
         old = parent / f".old-{profile}-{os.getpid()}"
         if final.exists():

@@ -1,7 +1,9 @@
 """Claims: every headline number of a paper next to ours, judged by a rule that is data.
 
-``record(chain, key, value, statement=..., paper=..., rule=...)`` stores one claim in the
-run's ``claims.json``. Rules (one key each)::
+A chain declares its claims in ``notebooks/<id>/claims.yaml`` (statement, where in the paper,
+the paper's value, the rule; see :mod:`repro.claimspec`); ``record(chain, key, value,
+note=...)`` judges one measured value by its declared rule and stores it in the run's
+``claims.json``. Rules (one key each)::
 
     {"at_most": x}            ours <= x
     {"at_least": x}           ours >= x
@@ -14,17 +16,19 @@ run's ``claims.json``. Rules (one key each)::
     {"boolean": true}         bool(ours) is true (or false)
     {"not_checkable": why}    verdict "not checkable here", with the reason
 
-Verdicts: ``reproduced``, ``not reproduced``, ``not checkable here``. A claim that does not
-reproduce is stored as such; nothing here makes a notebook fail because of a verdict.
+Verdicts: ``reproduced``, ``not reproduced``, ``not checkable here``; a declared claim that a
+run did not record is listed as ``missing`` (and fails the notebook tests). A claim that does
+not reproduce is stored as such; nothing here makes a notebook fail because of a verdict.
 """
 from __future__ import annotations
 
+import difflib
 import html
 import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .errors import ReproError
 from .io import read_json, write_json
@@ -33,6 +37,7 @@ from .paths import results_root
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 NOT_CHECKABLE = "not checkable here"
+MISSING = "missing"
 RULES = (
     "at_most", "at_least", "between", "within_rel", "within_abs",
     "less_than_claim", "greater_than_claim", "p_below", "boolean", "not_checkable",
@@ -59,6 +64,8 @@ class Claim:
     note: str
     profile: str
     notebook: str
+    source: str = ""
+    kind: str = "claim"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +74,7 @@ class Claim:
         colour = {REPRODUCED: "#1a7f37", NOT_REPRODUCED: "#cf222e"}.get(self.verdict, "#6e7781")
         rows = [
             ("claim", html.escape(self.statement)),
+            *([("source", html.escape(self.source))] if self.source else []),
             ("paper", html.escape(format_value(self.paper, self.unit))),
             ("ours", html.escape(format_value(self.ours, self.unit))),
             ("rule", html.escape(self.rule_text)),
@@ -211,41 +219,66 @@ def load_store(path: Path) -> dict:
     return data.get("claims", {})
 
 
-def record(chain: str, key: str, value: Any, *, statement: str, rule: dict, paper: Any = None,
-           unit: str = "", note: str = "", profile: str = "smoke", run_dir: Path | None = None,
-           notebook: str = "") -> Claim:
-    """Judge one claim and add it to the run's claims store (atomically).
+def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "smoke",
+           run_dir: Path | None = None, notebook: str = "", params: Any = None) -> Claim:
+    """Judge one measured value by its declared rule and add it to the run's claims store (atomically).
 
     Parameters
     ----------
     chain, key : str
-        Chain id and a short stable key, e.g. ``"agn"``, ``"erdf_ks_p"``.
+        Chain id and the claim's key in ``notebooks/<chain>/claims.yaml``.
     value : number, bool or None
-        Our measured value (``None`` with a ``not_checkable`` rule).
-    statement : str
-        The claim in words, as the paper makes it.
-    rule : dict
-        One rule, see the module docstring.
-    paper : optional
-        The paper's value (a number, or text such as ``"4-8x"``) for the table.
+        Our measured value (``None`` for a ``not_checkable`` claim).
+    note : str
+        How it was measured: sample sizes, spreads, the settings that matter.
     profile : {"smoke", "full"}
         Claims of the smoke profile are kept apart and never shown as verdicts in the book.
     run_dir : path, optional
         Folder of the run (default ``results/<chain>/<profile>``).
+    notebook : str
+        Stem of the recording notebook; must be the one the declaration names.
+    params : mapping, optional
+        The run's parameters, for ``{param: name}`` references in the declaration (default:
+        the profile's values).
+
+    Raises
+    ------
+    ClaimError
+        The key is not declared, or is recorded by another notebook than the declared one.
     """
-    if not key or not str(key).replace("_", "").isalnum():
-        raise ClaimError(f"claim key must be letters, digits and underscores; got {key!r}")
+    from . import claimspec
+    spec = claimspec.load(chain)
+    if key not in spec:
+        hint = difflib.get_close_matches(str(key), list(spec), n=1)
+        raise ClaimError(f"claim '{key}' is not declared in {claimspec.path(chain)}"
+                         + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                         + "; declare it there (statement, source, paper, rule) before recording it")
+    cs = spec[key]
+    if notebook and Path(notebook).stem != cs.notebook:
+        raise ClaimError(f"claim '{chain}.{key}' is declared for notebook {cs.notebook}, "
+                         f"but {Path(notebook).stem} recorded it")
+    if params is None:
+        from . import params as params_mod
+        params = params_mod.load(chain, profile)
+    d = cs.resolve(params)
     path = store_path(chain, profile, run_dir)
     store = load_store(path)
     value = _plain(value)
-    paper = _plain(paper)
-    verdict, reason = judge(value, rule, paper, store)
-    claim = Claim(chain=chain, key=key, statement=statement, paper=paper, ours=value, unit=unit,
-                  rule=dict(rule), rule_text=rule_text(rule), verdict=verdict, reason=reason,
-                  note=note, profile=profile, notebook=notebook)
+    paper = _plain(d["paper"])
+    verdict, reason = judge(value, d["rule"], paper, store)
+    claim = Claim(chain=chain, key=key, statement=d["statement"], paper=paper, ours=value, unit=d["unit"],
+                  rule=dict(d["rule"]), rule_text=rule_text(d["rule"]), verdict=verdict, reason=reason,
+                  note=note, profile=profile, notebook=notebook or cs.notebook, source=d["source"],
+                  kind=d["kind"])
     store[key] = claim.as_dict()
     write_json(path, {"chain": chain, "profile": profile, "claims": store})
     return claim
+
+
+def missing_in(chain: str, notebook: str, store: Mapping[str, Any]) -> list[str]:
+    """Keys that ``notebook`` of ``chain`` declares but that are not in ``store``."""
+    from . import claimspec
+    return [c.key for c in claimspec.for_notebook(chain, notebook) if c.key not in store]
 
 
 def drop_notebooks(path: Path, notebooks: Iterable[str]) -> None:
@@ -261,14 +294,41 @@ def drop_notebooks(path: Path, notebooks: Iterable[str]) -> None:
 
 
 # ---------------------------------------------------------------------------- tables
-def collect(chain: str | None = None, profile: str | None = None, root: Path | None = None) -> list[dict]:
-    """Every stored claim (list of dicts), filtered by chain and profile, in a stable order."""
+def collect(chain: str | None = None, profile: str | None = None, root: Path | None = None,
+            declared: bool = True) -> list[dict]:
+    """Every stored claim (list of dicts), filtered by chain and profile, in declaration order.
+
+    With ``declared`` (the default), every claim declared in a chain's ``claims.yaml`` that a
+    run of that chain did not record is added with the verdict ``missing``; a chain that has
+    not run at all in the requested profile (``full`` when none is given) lists all its
+    declared claims as ``missing``.
+    """
+    from . import claimspec, params as params_mod
     root = Path(root) if root else results_root()
-    out: list[dict] = []
+    stores: dict[tuple[str, str], dict] = {}
     for path in sorted(root.glob(f"{chain or '*'}/{profile or '*'}/{FILENAME}")):
-        if path.parent.name.startswith("."):
+        if path.parent.name.startswith(".") or "@" in path.parent.name:
             continue
-        out.extend(load_store(path).values())
+        stores[(path.parent.parent.name, path.parent.name)] = load_store(path)
+    if declared:
+        chains = [chain] if chain else params_mod.available_chains()
+        for c in chains:
+            if claimspec.exists(c) and not any(k[0] == c for k in stores):
+                stores[(c, profile or "full")] = {}
+    out: list[dict] = []
+    for (c, prof), store in sorted(stores.items()):
+        spec = claimspec.load(c) if declared and claimspec.exists(c) else {}
+        for key, cs in spec.items():
+            if key in store:
+                out.append(store[key])
+            else:
+                d = cs.resolve(None)
+                out.append(Claim(chain=c, key=key, statement=d["statement"], paper=_plain(d["paper"]), ours=None,
+                                 unit=d["unit"], rule=dict(d["rule"]), rule_text=rule_text(d["rule"]),
+                                 verdict=MISSING, reason="not run yet" if not store else "not recorded by the run",
+                                 note="", profile=prof, notebook=cs.notebook, source=d["source"],
+                                 kind=d["kind"]).as_dict())
+        out.extend(v for k, v in store.items() if k not in spec)
     return out
 
 
@@ -281,7 +341,8 @@ def as_json_rows(claims: list[dict]) -> list[dict]:
         row = {k: c.get(k) for k in COLUMNS}
         row["rule"] = c.get("rule")
         row.update(unit=c.get("unit", ""), rule_text=c.get("rule_text", ""), reason=c.get("reason", ""),
-                   note=c.get("note", ""), notebook=c.get("notebook", ""))
+                   note=c.get("note", ""), notebook=c.get("notebook", ""), source=c.get("source", ""),
+                   kind=c.get("kind", "claim"))
         rows.append(row)
     return rows
 
@@ -292,7 +353,7 @@ def text_table(claims: list[dict]) -> str:
     header = ("chain", "claim", "paper", "ours", "rule", "verdict", "profile")
     rows = [(c["chain"], c["key"], format_value(c["paper"], c.get("unit", "")),
              format_value(c["ours"], c.get("unit", "")), c["rule_text"],
-             c["verdict"] + (f" ({c['reason']})" if c.get("reason") and c["verdict"] == NOT_CHECKABLE else ""),
+             c["verdict"] + (f" ({c['reason']})" if c.get("reason") and c["verdict"] in (NOT_CHECKABLE, MISSING) else ""),
              c["profile"]) for c in claims]
     widths = [min(48, max(len(str(r[i])) for r in rows + [header])) for i in range(len(header))]
 
@@ -308,7 +369,8 @@ def text_table(claims: list[dict]) -> str:
     return "\n".join(lines)
 
 
-_BADGE = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", NOT_CHECKABLE: "⚪ not checkable here"}
+_BADGE = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", NOT_CHECKABLE: "⚪ not checkable here",
+          MISSING: "⚠️ missing"}
 
 
 def _md(s: str) -> str:

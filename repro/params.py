@@ -144,6 +144,8 @@ class ChainSpec:
     data: tuple[str, ...]
     params: Mapping[str, ParamSpec]
     path: Path = field(repr=False)
+    reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For each notebook stem, the stems of the earlier notebooks whose results it reads."""
 
 
 class Params(Mapping):
@@ -231,15 +233,53 @@ def spec(chain: str) -> ChainSpec:
         for p in PROFILES:  # the file's own defaults must pass their own checks
             ps.coerce(values[p], chain)
         specs[name] = ps
+    notebooks = tuple(raw.get("notebooks") or sorted(p.name for p in path.parent.glob("[0-9][0-9]_*.ipynb")))
     return ChainSpec(
         chain=chain,
         title=str(raw.get("title", chain)),
         paper=str(raw.get("paper", "")),
-        notebooks=tuple(raw.get("notebooks") or sorted(p.name for p in path.parent.glob("[0-9][0-9]_*.ipynb"))),
+        notebooks=notebooks,
+        reads=_reads(path, notebooks, raw.get("reads")),
         data=tuple(raw.get("data") or ()),
         params=MappingProxyType(specs),
         path=path,
     )
+
+
+def _reads(path: Path, notebooks: tuple[str, ...], declared: Any) -> Mapping[str, tuple[str, ...]]:
+    """The ``reads:`` mapping of params.yaml, completed: an undeclared notebook reads every earlier one."""
+    stems = [Path(n).stem for n in notebooks]
+    declared = declared or {}
+    if not isinstance(declared, dict):
+        raise ParameterError(f"{path}: 'reads' must map a notebook to the earlier notebooks it reads")
+    out: dict[str, tuple[str, ...]] = {}
+    for i, nb in enumerate(stems):
+        out[nb] = tuple(stems[:i])
+    for nb, ups in declared.items():
+        nb = Path(str(nb)).stem
+        if nb not in stems:
+            hint = difflib.get_close_matches(nb, stems, n=1)
+            raise ParameterError(f"{path}: 'reads' names notebook '{nb}', which is not in the chain"
+                                 + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+        ups = [Path(str(u)).stem for u in (ups or [])]
+        earlier = stems[:stems.index(nb)]
+        bad = [u for u in ups if u not in earlier]
+        if bad:
+            raise ParameterError(f"{path}: 'reads' of {nb}: {', '.join(bad)} is not an earlier notebook of the chain "
+                                 f"(earlier: {', '.join(earlier) or 'none'})")
+        out[nb] = tuple(u for u in earlier if u in ups)
+    return MappingProxyType(out)
+
+
+def upstream(cs: ChainSpec, notebook: str) -> set[str]:
+    """Stems of every notebook whose results ``notebook`` may read, directly or through another."""
+    todo, seen = list(cs.reads.get(Path(notebook).stem, ())), set()
+    while todo:
+        nb = todo.pop()
+        if nb not in seen:
+            seen.add(nb)
+            todo.extend(cs.reads.get(nb, ()))
+    return seen
 
 
 def check_profile(profile: str) -> str:

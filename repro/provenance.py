@@ -1,15 +1,35 @@
-"""What a notebook's result depends on, as one hash; unchanged hash -> the notebook is skipped.
+"""What each notebook's result depends on, and why a notebook re-runs.
 
-The hash of notebook *k* of a chain covers:
+Every notebook of a chain has *inputs*, recorded in the run's ``provenance.json``:
 
-- the notebook's source (cell types and sources; outputs and metadata ignored),
-- the resolved parameters of the run (profile defaults plus overrides),
-- every ``repro`` module the chain's notebooks import, followed transitively through their
-  own ``repro`` imports, plus the core modules every run uses,
-- the registry entries (file lists with sha256) of the chain's data sets — the runner
-  verifies the files against them before anything runs, so a changed data file either
-  changes the registry (re-run) or fails the check,
-- the hash of notebook *k-1* (a chain is sequential: a re-run notebook re-runs all after it).
+- ``source``: the notebook's cells (types and sources; outputs and metadata ignored),
+- ``params``: the resolved parameters of the run (profile defaults plus overrides),
+- ``modules``: every ``repro`` module the notebook imports, followed transitively through their
+  own ``repro`` imports, plus the core modules every run uses (:data:`CORE_MODULES`),
+- ``data``: the registry entries (file lists with sha256) of the chain's data sets — the runner
+  verifies the files against them before anything runs, so a changed data file either changes
+  the registry or fails the check,
+- ``reads``: the earlier notebooks whose results it reads, declared in ``params.yaml``::
+
+      reads:
+        03_train: [01_data]          # 03 reads only what 01 wrote
+        06_results: [02_baselines, 03_train, 05_robustness]
+
+  A notebook without a declaration reads every earlier notebook (the safe default). The run
+  context enforces the declaration: loading a result written by an undeclared notebook fails.
+
+A notebook's *digest* hashes its inputs and the digests of the notebooks it reads, so a change
+re-runs a notebook when its own source, the parameters, a module it imports, the data
+registry, or a result it reads changed — and nothing else. The graph is small enough to show:
+:func:`reasons` says, for each notebook, why it re-runs.
+
+Example
+-------
+>>> inputs = {"01_data": {"source": "a", "reads": []}, "02_fit": {"source": "b", "reads": ["01_data"]}}
+>>> d = digests(inputs)
+>>> inputs["01_data"]["source"] = "changed"
+>>> [k for k, v in digests(inputs).items() if v != d[k]]   # 02 reads 01, so both re-run
+['01_data', '02_fit']
 """
 from __future__ import annotations
 
@@ -17,7 +37,7 @@ import ast
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import nbformat
 
@@ -25,11 +45,12 @@ from .io import read_json, write_json
 from .paths import registry_root
 
 CORE_MODULES = ("repro.__init__", "repro.errors", "repro.paths", "repro.io", "repro.params",
-                "repro.claims", "repro.data", "repro.chains", "repro.provenance")
+                "repro.data", "repro.chains", "repro.provenance")
 FILENAME = "provenance.json"
 # Bump when how notebooks are executed changes (kernel environment, papermill options):
 # every chain then re-runs once.
-RUNNER_VERSION = 2
+RUNNER_VERSION = 3
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # folder holding the repro package
 
 
 def _sha(data: bytes) -> str:
@@ -37,18 +58,15 @@ def _sha(data: bytes) -> str:
 
 
 def notebook_source_digest(path: Path) -> str:
+    """sha256 of a notebook's cell types and sources (outputs and metadata ignored)."""
     nb = nbformat.read(str(path), as_version=4)
     cells = [(c.cell_type, c.source) for c in nb.cells]
     return _sha(json.dumps(cells).encode())
 
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # folder holding the repro package
-
-
 def _module_file(module: str) -> Path | None:
-    root = PACKAGE_ROOT
     parts = module.split(".")
-    base = root.joinpath(*parts)
+    base = PACKAGE_ROOT.joinpath(*parts)
     if base.with_suffix(".py").is_file():
         return base.with_suffix(".py")
     if (base / "__init__.py").is_file():
@@ -110,34 +128,125 @@ def repro_modules(notebooks: Iterable[Path]) -> list[Path]:
     return sorted(set(seen.values()))
 
 
-def chain_hashes(notebooks: list[Path], params: dict[str, Any], datasets: Iterable[str]) -> list[str]:
-    """One hash per notebook (see the module docstring)."""
-    common = hashlib.sha256()
-    common.update(f"runner {RUNNER_VERSION}".encode())
-    common.update(json.dumps(params, sort_keys=True, default=str).encode())
-    for f in repro_modules(notebooks):
-        common.update(f.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+def _params_digest(params: Mapping[str, Any]) -> str:
+    return _sha(json.dumps(dict(params), sort_keys=True, default=str).encode())
+
+
+def notebook_inputs(notebook: Path, params: Mapping[str, Any], datasets: Iterable[str],
+                    reads: Iterable[str]) -> dict:
+    """The inputs of one notebook (see the module docstring), as a JSON-able dict.
+
+    Parameters
+    ----------
+    notebook : Path
+        The source notebook.
+    params : mapping
+        The run's resolved parameters, with ``profile``.
+    datasets : iterable of str
+        Registry names of the chain's data sets.
+    reads : iterable of str
+        Stems of the earlier notebooks whose results this one reads.
+    """
+    modules = {f.relative_to(PACKAGE_ROOT).as_posix(): _sha(f.read_bytes()) for f in repro_modules([notebook])}
+    data = {}
     for name in sorted(datasets):
         reg = registry_root() / f"{name}.yaml"
-        common.update(name.encode() + b"\0" + (reg.read_bytes() if reg.exists() else b"missing"))
-    base = common.hexdigest()
-    out, prev = [], ""
-    for nb in notebooks:
-        h = _sha(f"{prev}|{base}|{nb.name}|{notebook_source_digest(nb)}".encode())
-        out.append(h)
-        prev = h
+        data[name] = _sha(reg.read_bytes()) if reg.exists() else "missing"
+    return {"runner": RUNNER_VERSION, "source": notebook_source_digest(notebook),
+            "params": _params_digest(params), "modules": modules, "data": data, "reads": list(reads)}
+
+
+def digests(inputs: Mapping[str, Mapping]) -> dict[str, str]:
+    """One digest per notebook (in chain order): its inputs and the digests of what it reads."""
+    out: dict[str, str] = {}
+    for name, inp in inputs.items():
+        upstream = [out[r] for r in inp.get("reads", [])]
+        out[name] = _sha(json.dumps({"inputs": inp, "upstream": upstream}, sort_keys=True).encode())
     return out
 
 
-def load(run_dir: Path) -> dict[str, str]:
+def chain_inputs(notebooks: list[Path], params: Mapping[str, Any], datasets: Iterable[str],
+                 reads: Mapping[str, Iterable[str]]) -> dict[str, dict]:
+    """:func:`notebook_inputs` of every notebook of a chain, keyed by file name, in order."""
+    datasets = list(datasets)
+    return {nb.name: notebook_inputs(nb, params, datasets, [f"{r}.ipynb" for r in reads[nb.stem]])
+            for nb in notebooks}
+
+
+def reasons(previous: Mapping, inputs: Mapping[str, Mapping], current: Mapping[str, str],
+            params: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """Why each notebook must re-run (an empty list: it need not).
+
+    Parameters
+    ----------
+    previous : mapping
+        The earlier run's ``provenance.json`` (``{}`` when there is none).
+    inputs, current : mapping
+        This run's :func:`chain_inputs` and :func:`digests`.
+    params : mapping, optional
+        This run's parameters, to name the ones that changed.
+    """
+    old_digests = previous.get("notebooks", {})
+    old_inputs = previous.get("inputs", {})
+    out: dict[str, list[str]] = {}
+    for name, inp in inputs.items():
+        if old_digests.get(name) == current[name]:
+            out[name] = []
+            continue
+        if name not in old_digests:
+            out[name] = ["no earlier result"]
+            continue
+        old = old_inputs.get(name)
+        if old is None:
+            out[name] = ["recorded by an older runner"]
+            continue
+        why = []
+        if old.get("runner") != inp["runner"]:
+            why.append("the runner changed")
+        if old.get("source") != inp["source"]:
+            why.append("notebook source changed")
+        if old.get("params") != inp["params"]:
+            changed = _changed_params(previous.get("params"), params)
+            why.append("parameters changed" + (f" ({', '.join(changed)})" if changed else ""))
+        mods = old.get("modules", {})
+        changed = sorted(m for m in set(mods) | set(inp["modules"]) if mods.get(m) != inp["modules"].get(m))
+        if changed:
+            why.append("module " + ", ".join(changed) + " changed")
+        data = old.get("data", {})
+        changed = sorted(d for d in set(data) | set(inp["data"]) if data.get(d) != inp["data"].get(d))
+        if changed:
+            why.append("data registry " + ", ".join(changed) + " changed")
+        if old.get("reads") != inp["reads"]:
+            why.append("declared reads changed")
+        upstream = [r for r in inp["reads"] if out.get(r)]
+        if upstream:
+            why.append("reads " + ", ".join(Path(r).stem for r in upstream) + ", which re-runs")
+        out[name] = why or ["inputs changed"]
+    return out
+
+
+def _changed_params(old: Mapping | None, new: Mapping | None) -> list[str]:
+    if not old or not new:
+        return []
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def load_record(run_dir: Path) -> dict:
+    """The whole ``provenance.json`` of a run folder (``{}`` when absent or unreadable)."""
     p = Path(run_dir) / FILENAME
     if not p.exists():
         return {}
     try:
-        return read_json(p).get("notebooks", {})
+        return read_json(p)
     except (OSError, ValueError):
         return {}
 
 
-def save(run_dir: Path, hashes: dict[str, str], extra: dict | None = None) -> None:
-    write_json(Path(run_dir) / FILENAME, {"notebooks": hashes, **(extra or {})})
+def load(run_dir: Path) -> dict[str, str]:
+    """The notebook digests recorded in a run folder (``{}`` when absent)."""
+    return load_record(run_dir).get("notebooks", {})
+
+
+def save(run_dir: Path, digests_by_notebook: dict[str, str], extra: dict | None = None) -> None:
+    """Write ``provenance.json`` (atomically): the digests plus ``extra`` (inputs, parameters ...)."""
+    write_json(Path(run_dir) / FILENAME, {"notebooks": digests_by_notebook, **(extra or {})})

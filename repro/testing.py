@@ -29,3 +29,49 @@ def check_between(x, low: float, high: float, name: str) -> None:
 def check_count(n: int, expected: int, name: str, at_least: bool = False) -> None:
     ok = n >= expected if at_least else n == expected
     check(ok, f"{name}: expected {'at least ' if at_least else ''}{expected}, got {n}")
+
+
+def declared_claims_recorded(notebook_path) -> None:
+    """Check that an executed chain notebook recorded every claim its chain declares for it.
+
+    Used by ``notebooks/conftest.py`` after nbval has run a notebook's last cell: a claim in
+    ``notebooks/<id>/claims.yaml`` that the notebook did not record shows as ``missing`` and
+    fails the notebook's test.
+
+    Raises
+    ------
+    AssertionError
+        Naming the notebook and the missing claim keys.
+    """
+    import os
+    from pathlib import Path
+
+    from . import claims, claimspec
+    from .paths import results_root
+
+    nb = Path(notebook_path)
+    chain = nb.parent.name
+    if not claimspec.exists(chain):
+        return
+    profile = os.environ.get("REPRO_PROFILE", "smoke")
+    store = claims.load_store(claims.store_path(chain, profile, os.environ.get("REPRO_RUN_DIR")
+                                                or results_root() / chain / profile))
+    missing = claims.missing_in(chain, nb.stem, store)
+    check(not missing, f"{chain}/{nb.name} did not record the declared claim(s) {', '.join(missing)} "
+                       f"(notebooks/{chain}/claims.yaml)")
+
+
+def forget_claims_of(notebook_path) -> None:
+    """Drop the claims a notebook recorded in an earlier execution (before nbval runs it again)."""
+    import os
+    from pathlib import Path
+
+    from . import claims
+    from .paths import results_root
+
+    nb = Path(notebook_path)
+    chain = nb.parent.name
+    profile = os.environ.get("REPRO_PROFILE", "smoke")
+    path = claims.store_path(chain, profile, os.environ.get("REPRO_RUN_DIR") or results_root() / chain / profile)
+    if path.exists():
+        claims.drop_notebooks(path, [nb.name])

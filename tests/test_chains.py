@@ -32,6 +32,9 @@ def toy(tmp_path, monkeypatch):
     nbdir.mkdir(parents=True)
     spec = json.loads(json.dumps(PARAMS, default=lambda t: t.__name__))
     (nbdir / "params.yaml").write_text(yaml.safe_dump(spec))
+    (nbdir / "claims.yaml").write_text(yaml.safe_dump({"chain": "toy", "claims": {"doubled": {
+        "notebook": "02_claim", "statement": "x is doubled", "source": "Sect. 1", "paper": 4,
+        "rule": {"within_abs": 0}}}}))
     _write_nb(nbdir / "01_make.ipynb", """
         from repro import chains
         run = chains.start("toy", profile, overrides, notebook="01_make")
@@ -46,7 +49,7 @@ def toy(tmp_path, monkeypatch):
         v = run.load_json("value.json")["x"]
         if run.params.fail:
             raise RuntimeError("failing on purpose")
-        run.claim("doubled", v, statement="x is doubled", paper=4, rule={"within_abs": 0})
+        run.claim("doubled", v, note="x times two")
     """, "Claim")
     # a one-file data set
     droot = tmp_path / "data"
@@ -101,13 +104,58 @@ def test_run_skip_rerun_fail_atomic(toy, tmp_path):
     assert (results / "toy" / ".failed-full" / "02_claim.ipynb").exists()
     assert not list((results / "toy").glob(".staging-*"))
 
-    # editing the second notebook re-runs only it
+    # editing the second notebook re-runs only it, and the runner says why
     nb2 = toy / "notebooks" / "toy" / "02_claim.ipynb"
-    nb2.write_text(nb2.read_text().replace("x is doubled", "x is twice x"))
+    nb2.write_text(nb2.read_text().replace("x times two", "x twice"))
+    logs.clear()
     rep = chains.run("toy", "full", {"x": "3"}, log=logs.append)
     assert rep.skipped == ["01_make.ipynb"] and rep.executed == ["02_claim.ipynb"]
-    assert _claims(results)["doubled"]["statement"] == "x is twice x"
+    assert _claims(results)["doubled"]["note"] == "x twice"
+    assert any("02_claim.ipynb" in m and "notebook source changed" in m for m in logs), logs
     assert not (results / "toy" / ".failed-full").exists()
+
+
+def _set_params(root: Path, **changes):
+    p = root / "notebooks" / "toy" / "params.yaml"
+    spec = yaml.safe_load(p.read_text())
+    spec.update(changes)
+    p.write_text(yaml.safe_dump(spec))
+
+
+def test_declared_reads_limit_reruns(toy, tmp_path):
+    """A notebook re-runs only when something it reads re-runs."""
+    nbdir = toy / "notebooks" / "toy"
+    _write_nb(nbdir / "03_alone.ipynb", """
+        from repro import chains
+        run = chains.start("toy", profile, overrides, notebook="03_alone")
+        run.save_json("alone.json", {"y": 1})
+    """, "Alone")
+    _set_params(toy, notebooks=["01_make.ipynb", "02_claim.ipynb", "03_alone.ipynb"],
+                reads={"02_claim": ["01_make"], "03_alone": []})
+    logs = []
+    chains.run("toy", "smoke", log=logs.append)
+    nb1 = nbdir / "01_make.ipynb"
+    nb1.write_text(nb1.read_text().replace("run.params.x * 2", "run.params.x * 2 + 0"))
+    logs.clear()
+    rep = chains.run("toy", "smoke", log=logs.append)
+    assert rep.executed == ["01_make.ipynb", "02_claim.ipynb"] and rep.skipped == ["03_alone.ipynb"]
+    assert any("02_claim.ipynb" in m and "reads 01_make, which re-runs" in m for m in logs), logs
+
+
+def test_undeclared_read_is_refused(toy, tmp_path):
+    _set_params(toy, reads={"02_claim": []})
+    with pytest.raises(ChainError, match="does not declare that 02_claim reads 01_make"):
+        chains.run("toy", "smoke", log=lambda m: None)
+
+
+def test_missing_declared_claim_fails_the_run(toy, tmp_path):
+    p = toy / "notebooks" / "toy" / "claims.yaml"
+    spec = yaml.safe_load(p.read_text())
+    spec["claims"]["tripled"] = dict(spec["claims"]["doubled"], statement="x is tripled")
+    p.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ChainError, match="did not record the declared claim\\(s\\) tripled"):
+        chains.run("toy", "smoke", log=lambda m: None)
+    assert not (tmp_path / "results" / "toy" / "smoke").exists()
 
 
 def test_bad_input_fails_before_anything_runs(toy, tmp_path):
@@ -141,23 +189,74 @@ def test_missing_earlier_output_gives_clear_error(toy, tmp_path, monkeypatch):
 
 def test_provenance_follows_repro_imports(tmp_path):
     nb = tmp_path / "a.ipynb"
-    nbtemplate.write(nb, [("md", "# t"), ("code", "%matplotlib inline\nfrom repro.astro import sfcompare\nimport repro.claims")])
+    nbtemplate.write(nb, [("md", "# t"), ("code", "%matplotlib inline\nfrom repro.sparse import lofar\nimport repro.claims")])
     files = {p.name for p in provenance.repro_modules([nb])}
-    assert {"sfcompare.py", "claims.py", "params.py", "chains.py"} <= files
-    assert "s82.py" not in files
+    assert {"lofar.py", "claims.py", "params.py", "chains.py"} <= files
+    assert "iht.py" not in files
     nb2 = tmp_path / "b.ipynb"
-    nbtemplate.write(nb2, [("md", "# t"), ("code", "from repro.astro import s82")])
+    nbtemplate.write(nb2, [("md", "# t"), ("code", "from repro.sgd import network")])
     files2 = {p.relative_to(provenance.PACKAGE_ROOT).as_posix() for p in provenance.repro_modules([nb2])}
-    assert {"repro/astro/s82.py", "repro/astro/__init__.py", "repro/data.py"} <= files2
+    assert {"repro/sgd/network.py", "repro/sgd/__init__.py", "repro/data.py"} <= files2
 
 
-def test_hash_changes_with_params_and_chains_forward(tmp_path):
+def test_digest_changes_with_params_and_follows_reads(tmp_path):
     a, b = tmp_path / "01_a.ipynb", tmp_path / "02_b.ipynb"
     nbtemplate.write(a, [("md", "# a"), ("code", "x = 1")])
     nbtemplate.write(b, [("md", "# b"), ("code", "y = 2")])
-    h1 = provenance.chain_hashes([a, b], {"p": 1}, [])
-    h2 = provenance.chain_hashes([a, b], {"p": 2}, [])
-    assert h1[0] != h2[0] and h1[1] != h2[1]
+    reads = {"01_a": (), "02_b": ("01_a",)}
+
+    def digests(params):
+        return provenance.digests(provenance.chain_inputs([a, b], params, [], reads))
+    h1 = digests({"p": 1})
+    h2 = digests({"p": 2})
+    assert h1["01_a.ipynb"] != h2["01_a.ipynb"] and h1["02_b.ipynb"] != h2["02_b.ipynb"]
     nbtemplate.write(a, [("md", "# a"), ("code", "x = 10")])
-    h3 = provenance.chain_hashes([a, b], {"p": 1}, [])
-    assert h3[0] != h1[0] and h3[1] != h1[1]  # a change upstream re-runs downstream
+    h3 = digests({"p": 1})
+    assert h3["01_a.ipynb"] != h1["01_a.ipynb"] and h3["02_b.ipynb"] != h1["02_b.ipynb"]  # 02 reads 01
+    reads["02_b"] = ()
+    inputs = provenance.chain_inputs([a, b], {"p": 1}, [], reads)
+    assert provenance.digests(inputs)["02_b.ipynb"] == provenance.digests(
+        provenance.chain_inputs([a, b], {"p": 1}, [], reads))["02_b.ipynb"]
+
+
+def test_reasons_name_what_changed(tmp_path):
+    a = tmp_path / "01_a.ipynb"
+    nbtemplate.write(a, [("md", "# a"), ("code", "from repro import io")])
+    reads = {"01_a": ()}
+    inp = provenance.chain_inputs([a], {"p": 1}, [], reads)
+    prev = {"notebooks": provenance.digests(inp), "inputs": inp, "params": {"p": 1}}
+    assert provenance.reasons(prev, inp, provenance.digests(inp)) == {"01_a.ipynb": []}
+    new = provenance.chain_inputs([a], {"p": 2}, [], reads)
+    why = provenance.reasons(prev, new, provenance.digests(new), {"p": 2})["01_a.ipynb"]
+    assert why == ["parameters changed (p)"]
+    new["01_a.ipynb"]["modules"]["repro/io.py"] = "other"
+    why = provenance.reasons(prev, new, provenance.digests(new), {"p": 2})["01_a.ipynb"]
+    assert "module repro/io.py changed" in why
+    assert provenance.reasons({}, inp, provenance.digests(inp))["01_a.ipynb"] == ["no earlier result"]
+
+
+def test_nbval_fails_on_a_missing_declared_claim(toy, tmp_path):
+    """notebooks/conftest.py: under nbval, a declared claim that a notebook did not record fails it."""
+    import subprocess
+    import sys
+    repo = Path(__file__).resolve().parent.parent
+    nbdir = toy / "notebooks"
+    shutil.copy(repo / "notebooks" / "conftest.py", nbdir / "conftest.py")
+    chains.run("toy", "smoke", log=lambda m: None)   # 02 reads what 01 wrote
+    import os
+    env = {**os.environ, "REPRO_RESULTS": str(tmp_path / "results" / "toy-smoke-parent"),
+           "PYTHONPATH": str(repo)}
+    env["REPRO_RUN_DIR"] = str(tmp_path / "results" / "toy" / "smoke")
+
+    def nbval(*extra):
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                               "--nbval-current-env", str(nbdir / "toy" / "02_claim.ipynb"), *extra],
+                              cwd=toy, env=env, capture_output=True, text=True, timeout=300)
+    ok = nbval()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    p = nbdir / "toy" / "claims.yaml"
+    spec = yaml.safe_load(p.read_text())
+    spec["claims"]["tripled"] = dict(spec["claims"]["doubled"], statement="x is tripled")
+    p.write_text(yaml.safe_dump(spec))
+    bad = nbval()
+    assert bad.returncode != 0 and "did not record the declared claim(s) tripled" in bad.stdout, bad.stdout

@@ -51,14 +51,12 @@ def test_within_needs_paper_value():
         claims.judge(1.0, {"within_rel": 0.1})
 
 
-def test_record_store_and_claim_comparison(tmp_path):
-    run = tmp_path / "run"
-    claims.record("x", "err_transfer", 0.032, statement="a", rule={"at_most": 0.04}, profile="full", run_dir=run, notebook="02_a.ipynb")
-    c = claims.record("x", "err_better", 0.030, statement="b", rule={"less_than_claim": "err_transfer"},
-                      profile="full", run_dir=run, notebook="03_b.ipynb")
+def test_record_store_and_claim_comparison(declared):
+    run = declared / "alpha" / "full"
+    c = claims.record("alpha", "err_transfer", 0.032, profile="full", run_dir=run, notebook="02_a")
+    assert c.rule == {"at_most": 0.04} and c.source == "Sect. 2"   # {param: tol} resolved
+    c = claims.record("alpha", "err_better", 0.030, profile="full", run_dir=run, notebook="03_b")
     assert c.verdict == REPRODUCED and "0.032" in c.reason
-    with pytest.raises(ClaimError, match="'missing'"):
-        claims.record("x", "k", 1.0, statement="c", rule={"less_than_claim": "missing"}, run_dir=run)
     data = json.loads((run / "claims.json").read_text())
     assert set(data["claims"]) == {"err_transfer", "err_better"}
     assert data["profile"] == "full"
@@ -66,36 +64,46 @@ def test_record_store_and_claim_comparison(tmp_path):
     assert set(json.loads((run / "claims.json").read_text())["claims"]) == {"err_transfer"}
 
 
-def test_bad_key_rejected(tmp_path):
-    with pytest.raises(ClaimError, match="letters, digits"):
-        claims.record("x", "bad key!", 1, statement="s", rule={"at_most": 2}, run_dir=tmp_path)
+def test_undeclared_or_misplaced_claims_rejected(declared):
+    with pytest.raises(ClaimError, match="'err_transfr' is not declared.*did you mean 'err_transfer'"):
+        claims.record("alpha", "err_transfr", 1.0, run_dir=declared)
+    with pytest.raises(ClaimError, match="declared for notebook 02_a, but 03_b recorded it"):
+        claims.record("alpha", "err_transfer", 1.0, run_dir=declared, notebook="03_b")
 
 
-def test_tables_and_filters(tmp_path):
+def test_tables_missing_claims_and_filters(declared):
     for profile in ("smoke", "full"):
-        claims.record("agn", "k1", 0.5, statement="s | with pipe", rule={"at_most": 1}, paper=0.4,
-                      profile=profile, run_dir=tmp_path / "agn" / profile, notebook="03_x.ipynb")
-    claims.record("d2", "k2", None, statement="needs GPU cluster", rule={"not_checkable": "no cluster"},
-                  profile="full", run_dir=tmp_path / "d2" / "full")
-    allc = claims.collect(root=tmp_path)
-    assert len(allc) == 3
-    assert len(claims.collect(profile="full", root=tmp_path)) == 2
-    assert [c["chain"] for c in claims.collect(chain="d2", root=tmp_path)] == ["d2"]
-    text = claims.text_table(allc)
-    assert "1 not checkable here, 2 reproduced" in text
-    md = claims.markdown_table(claims.collect(profile="full", root=tmp_path))
+        claims.record("alpha", "k1", 0.5, profile=profile, run_dir=declared / "alpha" / profile, notebook="03_b")
+    claims.record("beta", "k2", None, profile="full", run_dir=declared / "beta" / "full")
+    full = claims.collect(profile="full")
+    assert [(c["chain"], c["key"], c["verdict"]) for c in full] == [
+        ("alpha", "err_transfer", "missing"), ("alpha", "err_better", "missing"), ("alpha", "k1", "reproduced"),
+        ("alpha", "ks_p", "missing"), ("beta", "k2", "not checkable here"), ("beta", "k3", "missing")]
+    assert full[0]["reason"] == "not recorded by the run"
+    assert [c["key"] for c in claims.collect(chain="beta", profile="full")] == ["k2", "k3"]
+    text = claims.text_table(full)
+    assert "4 missing, 1 not checkable here, 1 reproduced" in text
+    md = claims.markdown_table(full)
     assert "s \\| with pipe" in md and "✅ reproduced" in md and "⚪ not checkable here: no cluster" in md
-    assert 'href="_executed/agn/03_x.html#claim-agn-k1"' in md
-    smoke_md = claims.markdown_table(claims.collect(profile="smoke", root=tmp_path))
+    assert "⚠️ missing" in md
+    assert 'href="_executed/alpha/03_b.html#claim-alpha-k1"' in md
+    smoke_md = claims.markdown_table(claims.collect(profile="smoke"))
     assert "(smoke run, no verdict)" in smoke_md
-    rows = claims.as_json_rows(allc)
+    rows = claims.as_json_rows(full)
     assert set(claims.COLUMNS) <= set(rows[0])
+    assert rows[-1]["statement"] == "slope is 0.04" and rows[-1]["paper"] == 0.04 and rows[-1]["source"] == "Sect. 2"
 
 
-def test_html_repr_has_anchor(tmp_path):
-    c = claims.record("agn", "ks_p", 0.3, statement="<b>", rule={"at_least": 0.05}, run_dir=tmp_path)
+def test_chain_that_never_ran_lists_its_claims_as_missing(declared):
+    rows = claims.collect(chain="beta")
+    assert [(r["key"], r["verdict"], r["reason"], r["profile"]) for r in rows] == [
+        ("k2", "missing", "not run yet", "full"), ("k3", "missing", "not run yet", "full")]
+
+
+def test_html_repr_has_anchor(declared):
+    c = claims.record("alpha", "ks_p", 0.3, run_dir=declared)
     html = c._repr_html_()
-    assert 'id="claim-agn-ks-p"' in html and "&lt;b&gt;" in html and "smoke profile" in html
+    assert 'id="claim-alpha-ks-p"' in html and "&lt;b&gt;" in html and "smoke profile" in html
 
 
 def test_format_value():

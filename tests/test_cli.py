@@ -48,23 +48,23 @@ def test_data_check_prints_one_line_per_dataset():
     assert p.returncode == 0
 
 
-def test_claims_formats_and_filters(results_tmp, capsys):
-    claims.record("agn", "a", 0.1, statement="s1", rule={"at_most": 0.3}, profile="full",
-                  run_dir=results_tmp / "agn" / "full")
-    claims.record("agn", "b", 0.5, statement="s2", rule={"at_most": 0.3}, profile="smoke",
-                  run_dir=results_tmp / "agn" / "smoke")
-    assert cli.main(["claims", "--format", "json"]) == 0
+def test_claims_formats_and_filters(declared, capsys):
+    claims.record("alpha", "err_transfer", 0.01, profile="full", run_dir=declared / "alpha" / "full")
+    claims.record("alpha", "k1", 1.5, profile="smoke", run_dir=declared / "alpha" / "smoke")
+    assert cli.main(["claims", "--format", "json", "--chain", "alpha"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {(r["key"], r["profile"], r["verdict"]) for r in rows} == {("a", "full", "reproduced"), ("b", "smoke", "not reproduced")}
-    for k in ("chain", "key", "statement", "paper", "ours", "rule", "verdict", "profile"):
+    got = {(r["key"], r["profile"], r["verdict"]) for r in rows}
+    assert {("err_transfer", "full", "reproduced"), ("k1", "smoke", "not reproduced"),
+            ("k1", "full", "missing"), ("err_transfer", "smoke", "missing")} <= got
+    for k in ("chain", "key", "statement", "paper", "ours", "rule", "verdict", "profile", "source"):
         assert k in rows[0]
-    assert cli.main(["claims", "--format", "json", "--profile", "full"]) == 0
-    assert [r["key"] for r in json.loads(capsys.readouterr().out)] == ["a"]
-    assert cli.main(["claims", "--format", "markdown", "--chain", "agn"]) == 0
+    assert cli.main(["claims", "--format", "json", "--profile", "full", "--chain", "alpha"]) == 0
+    assert [r["key"] for r in json.loads(capsys.readouterr().out)] == ["err_transfer", "err_better", "k1", "ks_p"]
+    assert cli.main(["claims", "--format", "markdown", "--chain", "alpha"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("| Paper | Claim |") and "s1" in out and "s2" in out
-    assert cli.main(["claims"]) == 0
-    assert "1 not reproduced, 1 reproduced" in capsys.readouterr().out
+    assert out.startswith("| Paper | Claim |") and "pipe" in out
+    assert cli.main(["claims", "--chain", "beta"]) == 0
+    assert "2 missing" in capsys.readouterr().out
 
 
 def test_params_and_list(capsys):

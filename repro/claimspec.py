@@ -1,0 +1,255 @@
+"""The declared claims of a chain: ``notebooks/<id>/claims.yaml``.
+
+A chain's claims are data, declared before anything runs, so that the book and
+``python -m repro claims`` can list every claim of a paper, and a claim that a run did not
+record shows as ``missing`` instead of vanishing. The file::
+
+    chain: agn
+    claims:
+      erdf_ks_p:
+        notebook: 02_simulate        # stem of the notebook that records the claim
+        statement: "Simulated light curves reproduce the input ERDF (KS test p > 0.05)"
+        source: "Sect. 2, Fig. 1"    # where in the paper: section, table or figure
+        paper: "input ERDF"          # the paper's value: number, text, list or {param: <name>}
+        rule: {at_least: 0.05}       # one rule of repro.claims.RULES; numbers may be {param: <name>}
+        unit: ""                     # optional
+        kind: claim                  # optional: claim (the paper's) or check (of our own code)
+
+A notebook then records only what it measured::
+
+    run.claim("erdf_ks_p", float(ks.pvalue), note=f"KS statistic {ks.statistic:.2e}")
+
+``{param: <name>}`` stands for the value of a parameter of the run (e.g. the input PSD slope
+the simulation was given), and a statement may hold ``{name}`` placeholders of parameters,
+filled with :meth:`str.format`. Everything is checked when the file is loaded: unknown keys,
+rules, notebooks and parameters give a :class:`~repro.claims.ClaimError` naming the file and
+the claim.
+
+Example
+-------
+>>> from repro import claimspec
+>>> spec = claimspec.load("agn")                       # doctest: +SKIP
+>>> spec["erdf_ks_p"].notebook                         # doctest: +SKIP
+'02_simulate'
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ReproError
+from .paths import notebooks_root
+
+FILENAME = "claims.yaml"
+KINDS = ("claim", "check")
+REQUIRED = ("notebook", "statement", "source", "rule")
+OPTIONAL = ("paper", "unit", "kind")
+# rules whose argument is a number, a pair of numbers, a claim key, a boolean or a reason
+_NUMERIC = ("at_most", "at_least", "within_rel", "within_abs", "p_below")
+
+
+class ClaimSpecError(ReproError, ValueError):
+    """A malformed ``claims.yaml``: the message names the file and the claim."""
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """One declared claim (see the module docstring for the meaning of each field)."""
+
+    chain: str
+    key: str
+    notebook: str
+    statement: str
+    source: str
+    rule: Mapping[str, Any]
+    paper: Any = None
+    unit: str = ""
+    kind: str = "claim"
+
+    def resolve(self, params: Mapping[str, Any] | None = None) -> dict:
+        """Statement, paper value and rule with parameter references replaced by their values.
+
+        Parameters
+        ----------
+        params : mapping, optional
+            The run's parameters (:class:`repro.params.Params`); without them the chain's
+            ``smoke`` defaults are used, which is how the claims page shows a claim that was
+            not recorded.
+
+        Returns
+        -------
+        dict
+            ``statement``, ``paper``, ``rule``, ``unit``, ``source``, ``kind``.
+        """
+        if params is None:
+            from . import params as params_mod
+            params = params_mod.load(self.chain, "smoke")
+        values = dict(params.items()) if hasattr(params, "items") else dict(params)
+        (name, arg), = self.rule.items()
+        if name == "between":
+            arg = [_value(a, values) for a in arg]
+        else:
+            arg = _value(arg, values)
+        return {"statement": self.statement.format(**values), "paper": _value(self.paper, values),
+                "rule": {name: arg}, "unit": self.unit, "source": self.source, "kind": self.kind}
+
+
+def _value(x: Any, params: Mapping[str, Any]) -> Any:
+    if isinstance(x, dict) and set(x) == {"param"}:
+        return params[x["param"]]
+    return x
+
+
+def path(chain: str) -> Path:
+    """Where the declared claims of ``chain`` live."""
+    return notebooks_root() / chain / FILENAME
+
+
+def exists(chain: str) -> bool:
+    """Whether ``chain`` declares its claims in a ``claims.yaml``."""
+    return path(chain).is_file()
+
+
+_CACHE: dict[Path, tuple[float, Mapping[str, ClaimSpec]]] = {}
+
+
+def load(chain: str) -> Mapping[str, ClaimSpec]:
+    """Read and check ``notebooks/<chain>/claims.yaml``; returns ``{key: ClaimSpec}`` in file order.
+
+    Raises
+    ------
+    ClaimSpecError
+        The file is missing or not YAML, names another chain, or a claim has an unknown or
+        missing field, an unknown rule or parameter, a malformed rule argument or a notebook
+        that is not part of the chain.
+    """
+    from . import params as params_mod
+    cs = params_mod.spec(chain)  # unknown chain -> ChainError with "did you mean"
+    p = path(chain)
+    if not p.is_file():
+        raise ClaimSpecError(f"chain '{chain}' declares no claims: {p} does not exist")
+    mtime = p.stat().st_mtime_ns
+    hit = _CACHE.get(p)
+    if hit and hit[0] == mtime:
+        return hit[1]
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ClaimSpecError(f"{p}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("claims"), dict):
+        raise ClaimSpecError(f"{p}: expected a mapping with 'chain' and 'claims'")
+    if raw.get("chain") != chain:
+        raise ClaimSpecError(f"{p}: 'chain' is {raw.get('chain')!r}, expected {chain!r}")
+    notebooks = [Path(n).stem for n in cs.notebooks]
+    out = {}
+    for key, d in raw["claims"].items():
+        out[key] = _parse(p, chain, key, d, notebooks, cs.params)
+    for c in out.values():
+        (name, arg), = c.rule.items()
+        if name in ("less_than_claim", "greater_than_claim") and arg not in out:
+            raise ClaimSpecError(f"{p}: claim '{c.key}': rule '{name}' refers to claim '{arg}', which is not "
+                                 f"declared{_hint(arg, out)}")
+    spec = MappingProxyType(out)
+    _CACHE[p] = (mtime, spec)
+    return spec
+
+
+def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: Mapping) -> ClaimSpec:
+    from .claims import RULES
+    where = f"{p}: claim '{key}'"
+    if not isinstance(key, str) or not key.replace("_", "").isalnum():
+        raise ClaimSpecError(f"{p}: claim key must be letters, digits and underscores; got {key!r}")
+    if not isinstance(d, dict):
+        raise ClaimSpecError(f"{where}: expected a mapping of {', '.join(REQUIRED + OPTIONAL)}")
+    for k in d:
+        if k not in REQUIRED + OPTIONAL:
+            raise ClaimSpecError(f"{where}: unknown field '{k}'{_hint(k, REQUIRED + OPTIONAL)}; "
+                                 f"allowed: {', '.join(REQUIRED + OPTIONAL)}")
+    missing = [k for k in REQUIRED if k not in d]
+    if missing:
+        raise ClaimSpecError(f"{where}: missing {', '.join(missing)}")
+    for k in ("statement", "source", "notebook"):
+        if not isinstance(d[k], str) or not d[k].strip():
+            raise ClaimSpecError(f"{where}: '{k}' must be non-empty text, got {d[k]!r}")
+    nb = Path(d["notebook"]).stem
+    if nb not in notebooks:
+        raise ClaimSpecError(f"{where}: notebook '{nb}' is not part of chain '{chain}'{_hint(nb, notebooks)}; "
+                             f"notebooks: {', '.join(notebooks)}")
+    rule = d["rule"]
+    if not isinstance(rule, dict) or len(rule) != 1:
+        raise ClaimSpecError(f"{where}: a rule is a mapping with exactly one of {', '.join(RULES)}; got {rule!r}")
+    (name, arg), = rule.items()
+    if name not in RULES:
+        raise ClaimSpecError(f"{where}: unknown rule '{name}'{_hint(name, RULES)}; allowed: {', '.join(RULES)}")
+    _check_arg(where, name, arg, params)
+    _check_ref(where, "paper", d.get("paper"), params)
+    try:
+        d["statement"].format(**{k: 0 for k in params})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ClaimSpecError(f"{where}: statement has a placeholder that is not a parameter: {exc}") from None
+    kind = d.get("kind", "claim")
+    if kind not in KINDS:
+        raise ClaimSpecError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    unit = d.get("unit") or ""
+    if not isinstance(unit, str):
+        raise ClaimSpecError(f"{where}: unit must be text, got {unit!r}")
+    return ClaimSpec(chain=chain, key=key, notebook=nb, statement=d["statement"], source=d["source"],
+                     rule=MappingProxyType({name: arg}), paper=d.get("paper"), unit=unit, kind=kind)
+
+
+def _check_ref(where: str, what: str, x: Any, params: Mapping) -> bool:
+    """Check a ``{param: name}`` reference; returns whether ``x`` is one."""
+    if isinstance(x, dict):
+        if set(x) != {"param"}:
+            raise ClaimSpecError(f"{where}: {what} may be a value or {{param: <name>}}, got {x!r}")
+        if x["param"] not in params:
+            raise ClaimSpecError(f"{where}: {what} refers to unknown parameter '{x['param']}'"
+                                 f"{_hint(str(x['param']), list(params))}")
+        return True
+    return False
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_arg(where: str, name: str, arg: Any, params: Mapping) -> None:
+    what = f"rule '{name}'"
+    if name in _NUMERIC:
+        if not (_check_ref(where, what, arg, params) or _is_number(arg)):
+            raise ClaimSpecError(f"{where}: {what} needs a number or {{param: <name>}}, got {arg!r}")
+        if name in ("within_rel", "within_abs") and _is_number(arg) and arg < 0:
+            raise ClaimSpecError(f"{where}: {what} needs a tolerance >= 0, got {arg!r}")
+    elif name == "between":
+        if not (isinstance(arg, list) and len(arg) == 2):
+            raise ClaimSpecError(f"{where}: {what} needs [low, high], got {arg!r}")
+        for a in arg:
+            if not (_check_ref(where, what, a, params) or _is_number(a)):
+                raise ClaimSpecError(f"{where}: {what} bounds must be numbers or {{param: <name>}}, got {a!r}")
+        if all(_is_number(a) for a in arg) and arg[0] > arg[1]:
+            raise ClaimSpecError(f"{where}: {what} has low > high: {arg!r}")
+    elif name in ("less_than_claim", "greater_than_claim"):
+        if not isinstance(arg, str):
+            raise ClaimSpecError(f"{where}: {what} needs the key of another claim, got {arg!r}")
+    elif name == "boolean":
+        if not isinstance(arg, bool):
+            raise ClaimSpecError(f"{where}: {what} needs true or false, got {arg!r}")
+    elif name == "not_checkable":
+        if not isinstance(arg, str) or not arg.strip():
+            raise ClaimSpecError(f"{where}: {what} needs the reason as text, got {arg!r}")
+
+
+def _hint(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def for_notebook(chain: str, notebook: str) -> list[ClaimSpec]:
+    """The claims that notebook ``notebook`` (a stem or file name) of ``chain`` must record."""
+    stem = Path(notebook).stem
+    return [c for c in load(chain).values() if c.notebook == stem] if exists(chain) else []
