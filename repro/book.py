@@ -31,6 +31,11 @@ the same table is printed by `python -m repro claims`.
 
 
 def claims_page(profile: str = "full") -> str:
+    """The markdown of ``book/claims.md``: counts per verdict, then one table per chain.
+
+    Every claim declared in a chain's ``claims.yaml`` has a row; one that the run did not
+    record (or a chain that has not run) shows as *missing*.
+    """
     parts = [CLAIMS_HEADER]
     rows = claims_mod.collect(profile=profile)
     counts: dict[str, int] = {}
@@ -44,12 +49,25 @@ def claims_page(profile: str = "full") -> str:
         mine = [c for c in rows if c["chain"] == chain]
         if profile != "full":
             parts.append("```{warning}\nThis page was built from the smoke profile: these are not verdicts on the paper.\n```\n\n")
-        parts.append(claims_mod.markdown_table(mine) if mine else "_Not run in the full profile yet._\n")
+        parts.append(claims_mod.markdown_table(mine) if mine else "_No claims declared._\n")
         parts.append("\n")
     return "".join(parts)
 
 
 def build(force: bool = False, build_html: bool = True, profile: str = "full") -> int:
+    """Run every chain (unchanged notebooks skipped), copy the executed notebooks into
+    ``book/_executed/``, write ``book/claims.md`` and build the HTML with jupyter-book.
+
+    Returns
+    -------
+    int
+        0 on success (the CLI's exit status).
+
+    Raises
+    ------
+    ReproError
+        A chain failed, or jupyter-book is missing or failed.
+    """
     root = repo_root()
     t0 = time.perf_counter()
     for chain in params_mod.available_chains():

@@ -49,6 +49,7 @@ class RunContext:
             data.verify(name)
 
     def path(self, name: str) -> Path:
+        """Path of ``name`` in the run folder (for files written by other libraries)."""
         return self.dir / name
 
     def save_json(self, name: str, obj) -> Path:
@@ -128,6 +129,8 @@ def start(chain: str, profile: str = "smoke", overrides: Mapping[str, Any] | Non
 # ------------------------------------------------------------------- runner side
 @dataclass
 class RunReport:
+    """What :func:`run` did: the notebooks it executed and skipped, and how long it took."""
+
     chain: str
     profile: str
     run_dir: Path
@@ -137,6 +140,13 @@ class RunReport:
 
 
 def notebooks_of(chain: str) -> list[Path]:
+    """The source notebooks of ``chain`` in the order of its ``params.yaml``.
+
+    Raises
+    ------
+    ChainError
+        ``params.yaml`` lists a notebook that does not exist.
+    """
     cs = params_mod.spec(chain)
     folder = notebooks_root() / chain
     paths = [folder / n for n in cs.notebooks]

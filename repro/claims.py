@@ -51,6 +51,8 @@ class ClaimError(ReproError, ValueError):
 
 @dataclass
 class Claim:
+    """One judged claim as stored in ``claims.json`` (displayed as a table in notebooks)."""
+
     chain: str
     key: str
     statement: str
@@ -68,6 +70,7 @@ class Claim:
     kind: str = "claim"
 
     def as_dict(self) -> dict:
+        """The claim as a JSON-able dict (the form of ``claims.json``)."""
         return asdict(self)
 
     def _repr_html_(self) -> str:
@@ -101,6 +104,11 @@ def anchor(chain: str, key: str) -> str:
 
 
 def format_value(v: Any, unit: str = "") -> str:
+    """A value for tables: 4 significant digits, ``yes``/``no``, ``—`` for none, with its unit.
+
+    >>> format_value(0.03214, "dex"), format_value(None), format_value(2.5e-6)
+    ('0.03214 dex', '—', '2.5e-06')
+    """
     if v is None:
         return "—"
     if isinstance(v, bool):
@@ -133,6 +141,7 @@ def _num(x: Any, what: str) -> float:
 
 
 def rule_text(rule: dict) -> str:
+    """A rule in words for the tables, e.g. ``{"within_rel": 0.15}`` -> ``within 15% of paper``."""
     (name, arg), = rule.items()
     return {
         "at_most": lambda a: f"≤ {format_value(a)}",
@@ -206,10 +215,18 @@ def _plain(v: Any) -> Any:
 
 
 def store_path(chain: str, profile: str, run_dir: Path | None = None) -> Path:
+    """The ``claims.json`` of a run folder (default ``results/<chain>/<profile>``)."""
     return Path(run_dir) / FILENAME if run_dir else results_root() / chain / profile / FILENAME
 
 
 def load_store(path: Path) -> dict:
+    """The claims of one ``claims.json`` as ``{key: claim dict}`` (``{}`` when absent).
+
+    Raises
+    ------
+    ClaimError
+        The file exists but cannot be read as JSON.
+    """
     if not Path(path).exists():
         return {}
     try:
@@ -336,6 +353,7 @@ COLUMNS = ("chain", "key", "statement", "paper", "ours", "rule", "verdict", "pro
 
 
 def as_json_rows(claims: list[dict]) -> list[dict]:
+    """Rows of ``repro claims --format json``: :data:`COLUMNS` plus unit, rule text, reason, note, source."""
     rows = []
     for c in claims:
         row = {k: c.get(k) for k in COLUMNS}
@@ -348,6 +366,7 @@ def as_json_rows(claims: list[dict]) -> list[dict]:
 
 
 def text_table(claims: list[dict]) -> str:
+    """The claims as a fixed-width terminal table with a line of counts per verdict."""
     if not claims:
         return "no claims recorded yet: run a chain first (python -m repro run <id>)"
     header = ("chain", "claim", "paper", "ours", "rule", "verdict", "profile")

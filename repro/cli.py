@@ -22,7 +22,8 @@ from .errors import ReproError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # usage errors: status 2, one line, like every other error
+    def error(self, message):
+        """Usage errors: the usage line, one ``error:`` line, exit status 2 (like every other error)."""
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
@@ -109,6 +110,7 @@ def _cmd_data(a) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command line (see the module docstring); returns the exit status."""
     a = _build().parse_args(argv)
     try:
         if a.cmd == "run":

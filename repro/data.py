@@ -28,6 +28,8 @@ _VERIFIED: dict[tuple[str, str], bool] = {}
 
 @dataclass(frozen=True)
 class Dataset:
+    """One registry entry, ``data/<name>.yaml``: origin, pinned commit, licence, files with sha256."""
+
     name: str
     title: str
     origin: str
@@ -39,11 +41,13 @@ class Dataset:
 
     @property
     def where(self) -> str:
+        """The origin with its pinned commit, for error messages."""
         at = f" @ {self.commit[:10]}" if self.commit else ""
         return f"{self.origin}{at}"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
@@ -78,6 +82,13 @@ def dataset(name: str) -> Dataset:
 
 
 def dataset_dir(name: str) -> Path:
+    """The folder of data set ``name`` under ``REPRO_DATA`` (not verified; see :func:`verify`).
+
+    Raises
+    ------
+    DataError
+        The folder does not exist (the message names the origin).
+    """
     ds = dataset(name)
     d = data_root() / name
     if not d.is_dir():
@@ -143,12 +154,15 @@ def write_manifest(name: str, folder: Path | None = None) -> Path:
 # ------------------------------------------------------------------------ verification
 @dataclass
 class CheckResult:
+    """The outcome of checking one data set: ``ok``, ``missing``, ``corrupted`` or ``unregistered``."""
+
     name: str
     status: str  # ok | missing | corrupted | unregistered
     detail: str
     origin: str
 
     def line(self) -> str:
+        """One line for ``repro data check``."""
         return f"{self.name:<34} {self.status:<10} {self.detail}  [origin: {self.origin}]"
 
 
@@ -189,6 +203,7 @@ def check(name: str, root: Path | None = None) -> CheckResult:
 
 
 def check_all(root: Path | None = None) -> list[CheckResult]:
+    """:func:`check` of every registered data set."""
     return [check(n, root) for n in names()]
 
 

@@ -46,11 +46,13 @@ def write_json(path, obj) -> Path:
 
 
 def read_json(path):
+    """Read a JSON file (UTF-8)."""
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 
 
 def write_text(path, text: str) -> Path:
+    """Write UTF-8 text, atomically."""
     data = text.encode("utf-8")
     return _atomic(path, lambda fh: fh.write(data))
 
@@ -61,6 +63,7 @@ def write_npz(path, **arrays) -> Path:
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` into memory (no pickles)."""
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 

@@ -51,6 +51,7 @@ class ParamSpec:
     choices: tuple | None = None
 
     def describe(self) -> str:
+        """Type and bounds in words, e.g. ``int, >= 1, <= 5000``."""
         parts = [self.type]
         if self.choices is not None:
             parts.append("one of " + ", ".join(map(str, self.choices)))
@@ -175,6 +176,7 @@ class Params(Mapping):
         return len(self._values)
 
     def as_dict(self) -> dict[str, Any]:
+        """The values as a plain dict."""
         return dict(self._values)
 
     def __repr__(self):
@@ -283,6 +285,7 @@ def upstream(cs: ChainSpec, notebook: str) -> set[str]:
 
 
 def check_profile(profile: str) -> str:
+    """Return ``profile`` if it is one of :data:`PROFILES`; raises :class:`ParameterError` otherwise."""
     if profile not in PROFILES:
         raise ParameterError(f"unknown profile '{profile}'; allowed: {', '.join(PROFILES)}")
     return profile

@@ -22,10 +22,12 @@ def results_root() -> Path:
 
 
 def notebooks_root() -> Path:
+    """``<repo>/notebooks``: one folder per chain."""
     return repo_root() / "notebooks"
 
 
 def registry_root() -> Path:
+    """``<repo>/data``: the data registry (never the data)."""
     return repo_root() / "data"
 
 

@@ -15,18 +15,21 @@ def check(condition: bool, message: str) -> None:
 
 
 def check_finite(x, name: str) -> None:
+    """Raise ``AssertionError`` naming ``name`` unless every value of ``x`` is finite."""
     arr = np.asarray(x, dtype=float)
     bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
     check(bad == 0, f"{name}: {bad} of {arr.size} values are not finite")
 
 
 def check_between(x, low: float, high: float, name: str) -> None:
+    """Raise ``AssertionError`` naming ``name`` unless every value of ``x`` lies in ``[low, high]``."""
     arr = np.asarray(x, dtype=float)
     check(arr.size > 0 and np.all((arr >= low) & (arr <= high)),
           f"{name}: expected every value in [{low}, {high}], got min {np.nanmin(arr):.4g}, max {np.nanmax(arr):.4g}")
 
 
 def check_count(n: int, expected: int, name: str, at_least: bool = False) -> None:
+    """Raise ``AssertionError`` unless ``n == expected`` (or ``n >= expected`` with ``at_least``)."""
     ok = n >= expected if at_least else n == expected
     check(ok, f"{name}: expected {'at least ' if at_least else ''}{expected}, got {n}")
 
