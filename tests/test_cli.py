@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,14 @@ def test_make_run_translates_params():
                        cwd=repo, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "-m repro run agn --profile full -p seed 7 -p n_lightcurves 200" in p.stdout
+
+
+def test_closed_pipe_exits_quietly():
+    """`python -m repro params agn | head -1`: no BrokenPipeError traceback."""
+    import subprocess
+    import sys
+    p = subprocess.Popen([sys.executable, "-m", "repro", "params", "agn"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+    p.stdout.close()   # the reader has gone before the first line is written
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
