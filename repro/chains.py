@@ -25,7 +25,7 @@ from . import claims as claims_mod
 from . import claimspec, data, params as params_mod, provenance
 from .errors import ChainError
 from .io import read_json, read_npz, save_figure, write_json, write_npz
-from .paths import notebooks_root, results_root
+from .paths import notebooks_root, repo_root, results_root
 
 ENV_RUN_DIR = "REPRO_RUN_DIR"
 WRITERS = "writers.json"  # which notebook wrote each result file of a run folder
@@ -157,6 +157,29 @@ def notebooks_of(chain: str) -> list[Path]:
 
 
 @contextmanager
+def _stderr_to(path: Path):
+    """Send this process's file descriptor 2 (and so the kernels' own noise: TensorFlow's C++
+    logs, oneDNN notices, jupyter_client's warnings) to ``path`` while the block runs."""
+    import sys
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+@contextmanager
 def _env(**values):
     old = {k: os.environ.get(k) for k in values}
     os.environ.update({k: str(v) for k, v in values.items()})
@@ -170,7 +193,7 @@ def _env(**values):
                 os.environ[k] = v
 
 
-def _failure_message(chain: str, nb: Path, exc: Exception, kept: Path) -> str:
+def _failure_message(chain: str, nb: Path, exc: Exception, kept: Path, logs: Path) -> str:
     cell = getattr(exc, "cell_index", None)
     count = getattr(exc, "exec_count", None)
     ename = getattr(exc, "ename", type(exc).__name__)
@@ -180,7 +203,13 @@ def _failure_message(chain: str, nb: Path, exc: Exception, kept: Path) -> str:
         where += f" (execution count {count})"
     return (f"chain '{chain}': notebook {nb.name} failed in {where}: {ename}: {evalue}\n"
             f"  the executed notebook with the traceback is at {kept / nb.name}\n"
+            f"  the kernel's own messages are in {logs / (nb.stem + '.log')}\n"
             f"  previous results (if any) are untouched")
+
+
+def _utc_now() -> str:
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None = None, *,
@@ -223,6 +252,7 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
         if not why[nb.name] and any(why[u] for u in ups):
             why[nb.name] = ["reads " + ", ".join(Path(u).stem for u in ups if why[u]) + ", which re-runs"]
     todo = [nb for nb in nbs if why[nb.name]]
+    expected = previous.get("wall_seconds", {})
     report = RunReport(chain, profile, final, skipped=[n.name for n in nbs if not why[n.name]])
     t_all = time.perf_counter()
     n = len(nbs)
@@ -236,7 +266,11 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
     parent.mkdir(parents=True, exist_ok=True)
     staging = parent / f".staging-{profile}-{os.getpid()}"
     failed = parent / f".failed-{profile}"
+    logs = parent / f".log-{profile}"
     shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(logs, ignore_errors=True)
+    started = _utc_now()
+    walls = {k: v for k, v in expected.items() if k not in {nb.name for nb in todo}}
     if final.exists():
         shutil.copytree(final, staging)
         (staging / provenance.FILENAME).unlink(missing_ok=True)
@@ -249,18 +283,20 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
             for nb in todo:
                 i = nbs.index(nb)
                 t0 = time.perf_counter()
-                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} running ({'; '.join(why[nb.name])}) ...")
+                eta = f", last time {_duration(expected[nb.name])}" if nb.name in expected else ""
+                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} running ({'; '.join(why[nb.name])}{eta}) ...")
                 try:
-                    pm.execute_notebook(
-                        str(nb), str(staging / nb.name),
-                        parameters={"profile": profile, "overrides": dict(p.overrides)},
-                        kernel_name="python3", cwd=str(nb.parent), progress_bar=False,
-                        log_output=False, request_save_on_cell_execute=False,
-                    )
+                    with _stderr_to(logs / f"{nb.stem}.log"):
+                        pm.execute_notebook(
+                            str(nb), str(staging / nb.name),
+                            parameters={"profile": profile, "overrides": dict(p.overrides)},
+                            kernel_name="python3", cwd=str(nb.parent), progress_bar=False,
+                            log_output=False, request_save_on_cell_execute=False,
+                        )
                 except Exception as exc:  # papermill wraps cell errors; anything else is ours to report too
                     shutil.rmtree(failed, ignore_errors=True)
                     staging.rename(failed)
-                    raise ChainError(_failure_message(chain, nb, exc, failed)) from None
+                    raise ChainError(_failure_message(chain, nb, exc, failed, logs)) from None
                 store = claims_mod.load_store(staging / claims_mod.FILENAME)
                 missing = claims_mod.missing_in(chain, nb.stem, store)
                 if missing:
@@ -270,10 +306,14 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
                                      f"claim(s) {', '.join(missing)} (notebooks/{chain}/claims.yaml); "
                                      f"the executed notebook is at {failed / nb.name}; previous results are untouched")
                 report.executed.append(nb.name)
-                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} done in {time.perf_counter() - t0:.1f} s")
-        provenance.save(staging, digests,
-                        {"chain": chain, "profile": profile, "params": run_params, "inputs": inputs,
-                         "overrides": dict(p.overrides), "python": sys.version.split()[0]})
+                walls[nb.name] = round(time.perf_counter() - t0, 1)
+                log(f"[{chain} {i + 1}/{n}] {nb.name:<34} done in {_duration(walls[nb.name])} "
+                    f"(total {_duration(time.perf_counter() - t_all)})")
+        provenance.save(staging, digests, {
+            "chain": chain, "profile": profile, "params": run_params, "overrides": dict(p.overrides),
+            "code": provenance.git_state(repo_root()), "started_utc": started, "finished_utc": _utc_now(),
+            "wall_seconds": {nb.name: walls.get(nb.name) for nb in nbs}, "executed": report.executed,
+            "machine": provenance.machine(), "packages": provenance.package_versions(), "inputs": inputs})
         old = parent / f".old-{profile}-{os.getpid()}"
         if final.exists():
             final.rename(old)

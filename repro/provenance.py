@@ -250,3 +250,76 @@ def load(run_dir: Path) -> dict[str, str]:
 def save(run_dir: Path, digests_by_notebook: dict[str, str], extra: dict | None = None) -> None:
     """Write ``provenance.json`` (atomically): the digests plus ``extra`` (inputs, parameters ...)."""
     write_json(Path(run_dir) / FILENAME, {"notebooks": digests_by_notebook, **(extra or {})})
+
+
+# ----------------------------------------------------------------------- where a record came from
+PACKAGES = ("numpy", "scipy", "pandas", "tensorflow", "keras", "scikit-learn", "statsmodels", "astropy",
+            "photutils", "statmorph", "pyimfit", "gensim", "matplotlib", "papermill", "nbclient")
+
+
+def git_state(root: Path) -> dict:
+    """The commit of the code in ``root`` and whether the tree differs from it.
+
+    Files under ``results/`` do not count: they are the records, not the code. Outside a git
+    checkout (or without git) the commit is ``None``.
+
+    Returns
+    -------
+    dict
+        ``commit`` (hex or None), ``dirty`` (bool or None), ``changed`` (up to 20 paths).
+    """
+    import subprocess
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=30)
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None, "changed": []}
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=normal", "--", ".",
+                                 ":(exclude)results"], cwd=root, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None, "changed": []}
+    changed = [ln[3:] for ln in status.stdout.splitlines() if ln.strip()]
+    return {"commit": commit.stdout.strip(), "dirty": bool(changed), "changed": changed[:20]}
+
+
+def machine() -> dict:
+    """CPU model, cores, memory, GPU (if TensorFlow sees one), OS and Python of this machine."""
+    import os
+    import platform
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = round(int(line.split()[1]) / 2**20, 1)
+                break
+    except (OSError, ValueError):
+        pass
+    gpus = []
+    try:
+        for d in Path("/proc/driver/nvidia/gpus").iterdir():
+            info = (d / "information").read_text()
+            gpus += [ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("Model:")]
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem, "gpu": gpus or None,
+            "os": platform.platform(), "python": platform.python_version()}
+
+
+def package_versions(names: Iterable[str] = PACKAGES) -> dict:
+    """Installed versions of the main packages (``None`` for one that is not installed)."""
+    from importlib import metadata
+    out = {}
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            out[n] = None
+    return out

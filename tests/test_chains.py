@@ -84,6 +84,12 @@ def test_run_skip_rerun_fail_atomic(toy, tmp_path):
     outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs), "figures are drawn inline for the book"
 
+    prov = json.loads((results / "toy" / "full" / "provenance.json").read_text())
+    assert set(prov["wall_seconds"]) == {"01_make.ipynb", "02_claim.ipynb"} and prov["finished_utc"].endswith("Z")
+    assert prov["machine"]["cores"] >= 1 and prov["packages"]["numpy"]
+    assert prov["code"] == {"commit": None, "dirty": None, "changed": []}   # the toy repo is no git checkout
+    assert (results / "toy" / ".log-full" / "01_make.log").exists()   # kernel noise goes there, not to the terminal
+
     # nothing changed: nothing executes
     rep = chains.run("toy", "full", log=logs.append)
     assert rep.executed == [] and rep.skipped == ["01_make.ipynb", "02_claim.ipynb"]
