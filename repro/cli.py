@@ -6,6 +6,7 @@
   claims [--format text|markdown|json] [--chain id] [--profile p] the claims table
   book [--force] [--no-build]                                    run every chain (full) and build the book
   data check | data manifest <name>                              verify data / regenerate a registry entry
+  status [--chain id] [--profile p] [--json] [--check]           is each chain's record fresh, stale or missing?
 
 Errors (unknown chain or parameter, bad value, missing or corrupted data, a failed notebook)
 print one ``error: ...`` line and exit with status 2.
@@ -56,6 +57,13 @@ def _build() -> argparse.ArgumentParser:
     b.add_argument("--profile", default="full", choices=params_mod.PROFILES,
                    help="profile to execute (the book shows verdicts only for full)")
 
+    st = sub.add_parser("status", help="is each chain's record fresh, stale (and why) or missing?")
+    st.add_argument("--chain")
+    st.add_argument("--profile", choices=params_mod.PROFILES, help="one profile (default: both)")
+    st.add_argument("--json", action="store_true", help="one JSON list on stdout")
+    st.add_argument("--check", action="store_true",
+                    help="exit 1 when a full-profile record is missing or stale")
+
     d = sub.add_parser("data", help="data registry")
     dsub = d.add_subparsers(dest="data_cmd", required=True, parser_class=_Parser)
     dsub.add_parser("check", help="verify every registered data set")
@@ -82,6 +90,20 @@ def _cmd_run(a) -> int:
         print()
         print(claims_mod.text_table(rows))
     return 0
+
+
+def _cmd_status(a) -> int:
+    from . import status
+    if a.chain:
+        params_mod.spec(a.chain)  # unknown chain -> clear error
+    rows = status.all_status((a.profile,) if a.profile else params_mod.PROFILES, a.chain)
+    if a.json:
+        print(json.dumps(status.as_json(rows), indent=2))
+    else:
+        for r in rows:
+            print(r.line())
+    bad = [r for r in rows if r.profile == "full" and r.state != status.FRESH]
+    return 1 if a.check and bad else 0
 
 
 def _cmd_claims(a) -> int:
@@ -125,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if a.cmd == "claims":
             return _cmd_claims(a)
+        if a.cmd == "status":
+            return _cmd_status(a)
         if a.cmd == "book":
             from . import book
             return book.build(force=a.force, build_html=not a.no_build, profile=a.profile)

@@ -5,7 +5,11 @@ Every notebook of a chain has *inputs*, recorded in the run's ``provenance.json`
 - ``source``: the notebook's cells (types and sources; outputs and metadata ignored),
 - ``params``: the resolved parameters of the run (profile defaults plus overrides),
 - ``modules``: every ``repro`` module the notebook imports, followed transitively through their
-  own ``repro`` imports, plus the core modules every run uses (:data:`CORE_MODULES`),
+  own ``repro`` imports — except the bookkeeping modules (:data:`BOOKKEEPING`: the runner, the
+  claims and their declarations, provenance, parameters' validation, the CLI, the book), which
+  decide how a notebook is run and how its values are judged and shown, never what it computes.
+  Editing them does not make a record stale; a change in how notebooks are executed bumps
+  :data:`RUNNER_VERSION` instead, and a change of a parameter's value is caught by ``params``.
 - ``data``: the registry entries (file lists with sha256) of the chain's data sets — the runner
   verifies the files against them before anything runs, so a changed data file either changes
   the registry or fails the check,
@@ -44,8 +48,10 @@ import nbformat
 from .io import read_json, write_json
 from .paths import registry_root
 
-CORE_MODULES = ("repro.__init__", "repro.errors", "repro.paths", "repro.io", "repro.params",
-                "repro.data", "repro.chains", "repro.provenance")
+CORE_MODULES = ("repro.__init__", "repro.io", "repro.data")  # every run reads and writes through these
+BOOKKEEPING = frozenset({"repro.chains", "repro.claims", "repro.claimspec", "repro.provenance", "repro.params",
+                         "repro.cli", "repro.book", "repro.testing", "repro.nbtemplate", "repro.errors",
+                         "repro.paths", "repro.status"})
 FILENAME = "provenance.json"
 # Bump when how notebooks are executed changes (kernel environment, papermill options):
 # every chain then re-runs once.
@@ -113,7 +119,7 @@ def repro_modules(notebooks: Iterable[Path]) -> list[Path]:
     seen: dict[str, Path] = {}
     while todo:
         mod = todo.pop()
-        if mod in seen:
+        if mod in seen or mod in BOOKKEEPING:
             continue
         f = _module_file(mod)
         if f is None:

@@ -1,0 +1,97 @@
+"""Is each chain's record up to date with the code? ``python -m repro status``.
+
+For every chain and profile, the run folder ``results/<id>/<profile>/`` is compared with what a
+run would execute now (see :mod:`repro.provenance`):
+
+- ``fresh``: every notebook's inputs are those the record was made from;
+- ``stale``: something a notebook depends on changed since — the notebook source, a parameter,
+  a ``repro`` module it imports, a data registry entry, or an earlier result it reads; the
+  report names them;
+- ``missing``: no record (or no provenance in it).
+
+Example
+-------
+>>> rows = chain_status("agn", "full")                 # doctest: +SKIP
+>>> rows.state, rows.changed[:1]                       # doctest: +SKIP
+('stale', ['02_simulate: module repro/astro/agn/psd.py changed'])
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from . import params as params_mod, provenance
+from .paths import results_root
+
+FRESH, STALE, MISSING = "fresh", "stale", "missing"
+
+
+@dataclass
+class ChainStatus:
+    """The state of one chain's record in one profile."""
+
+    chain: str
+    profile: str
+    state: str
+    changed: list[str] = field(default_factory=list)
+    commit: str | None = None
+    dirty: bool | None = None
+    finished_utc: str | None = None
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        made = ""
+        if self.commit:
+            made = f"  (commit {self.commit[:10]}{', dirty tree' if self.dirty else ''}, {self.finished_utc})"
+        head = f"{self.chain:<11} {self.profile:<6} {self.state:<8}{made}"
+        if self.state == STALE:
+            more = f"; and {len(self.changed) - 4} more" if len(self.changed) > 4 else ""
+            head += "\n" + "\n".join(f"    {c}" for c in self.changed[:4]) + more
+        return head
+
+
+def chain_status(chain: str, profile: str) -> ChainStatus:
+    """Compare the record of ``chain`` in ``profile`` with the current code, parameters and data.
+
+    Parameters
+    ----------
+    chain : str
+        A chain id.
+    profile : {"smoke", "full"}
+        The profile whose record is checked (with its default parameters: a record is made
+        without overrides).
+
+    Returns
+    -------
+    ChainStatus
+    """
+    from .chains import notebooks_of
+    params_mod.check_profile(profile)
+    folder = results_root() / chain / profile
+    record = provenance.load_record(folder)
+    if not record.get("notebooks"):
+        return ChainStatus(chain, profile, MISSING)
+    cs = params_mod.spec(chain)
+    p = params_mod.load(chain, profile)
+    run_params = {"profile": profile, **p.as_dict()}
+    nbs = notebooks_of(chain)
+    inputs = provenance.chain_inputs(nbs, run_params, cs.data, cs.reads)
+    why = provenance.reasons(record, inputs, provenance.digests(inputs), run_params)
+    changed = []
+    for nb in nbs:
+        if not (folder / nb.name).exists():
+            changed.append(f"{nb.stem}: its executed notebook is missing")
+        changed += [f"{nb.stem}: {w}" for w in why[nb.name] if "which re-runs" not in w]
+    code = record.get("code") or {}
+    return ChainStatus(chain, profile, STALE if changed else FRESH, changed, code.get("commit"), code.get("dirty"),
+                       record.get("finished_utc"))
+
+
+def all_status(profiles=params_mod.PROFILES, chain: str | None = None) -> list[ChainStatus]:
+    """:func:`chain_status` of every chain (or one) in every profile."""
+    chains = [chain] if chain else params_mod.available_chains()
+    return [chain_status(c, prof) for c in chains for prof in profiles]
+
+
+def as_json(rows: list[ChainStatus]) -> list[dict]:
+    """The rows as JSON-able dicts (``repro status --json``)."""
+    return [asdict(r) for r in rows]
