@@ -207,13 +207,51 @@ def _failure_message(chain: str, nb: Path, exc: Exception, kept: Path, logs: Pat
             f"  previous results (if any) are untouched")
 
 
+def _is_record(folder: Path) -> bool:
+    """Whether ``folder`` is inside the repository's own ``results/`` (the committed record)."""
+    try:
+        folder.resolve().relative_to((repo_root() / "results").resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _rerun_writers_of_absent_results(cs, nbs: list[Path], final: Path, why: dict[str, list[str]]) -> None:
+    """Intermediate arrays are not committed with the record: a notebook that must re-run and reads
+    one that is absent makes its writer re-run first (and then everything that reads the writer)."""
+    writers = {}
+    try:
+        writers = read_json(final / WRITERS) if (final / WRITERS).exists() else {}
+    except (OSError, ValueError):
+        pass
+    absent: dict[str, list[str]] = {}
+    for name, nb in writers.items():
+        if not (final / name).exists():
+            absent.setdefault(nb, []).append(name)
+    changed = True
+    while changed:
+        changed = False
+        for nb in nbs:
+            if not why[nb.name]:
+                continue
+            for up in params_mod.upstream(cs, nb.stem):
+                if absent.get(up) and not why[f"{up}.ipynb"]:
+                    why[f"{up}.ipynb"] = [f"{nb.stem} needs its result {absent[up][0]}, which the record does not keep"]
+                    changed = True
+        for nb in nbs:
+            ups = [u for u in cs.reads[nb.stem] if why[f"{u}.ipynb"]]
+            if ups and not why[nb.name]:
+                why[nb.name] = ["reads " + ", ".join(ups) + ", which re-runs"]
+                changed = True
+
+
 def _utc_now() -> str:
     from datetime import datetime, timezone
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None = None, *,
-        force: bool = False, log: Callable[[str], None] = print) -> RunReport:
+        force: bool = False, allow_dirty: bool = False, log: Callable[[str], None] = print) -> RunReport:
     """Execute a chain; see the module docstring.
 
     Raises
@@ -251,6 +289,7 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
         ups = [f"{u}.ipynb" for u in cs.reads[nb.stem]]
         if not why[nb.name] and any(why[u] for u in ups):
             why[nb.name] = ["reads " + ", ".join(Path(u).stem for u in ups if why[u]) + ", which re-runs"]
+    _rerun_writers_of_absent_results(cs, nbs, final, why)
     todo = [nb for nb in nbs if why[nb.name]]
     expected = previous.get("wall_seconds", {})
     report = RunReport(chain, profile, final, skipped=[n.name for n in nbs if not why[n.name]])
@@ -262,6 +301,11 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
     if not todo:
         return report
 
+    code = provenance.git_state(repo_root())
+    if profile == "full" and code["dirty"] and not allow_dirty and _is_record(final):
+        raise ChainError(f"the working tree has uncommitted changes ({', '.join(code['changed'][:5])}"
+                         f"{' ...' if len(code['changed']) > 5 else ''}): the full-profile record must come from "
+                         f"committed code. Commit first, or pass --allow-dirty (the record is then marked dirty)")
     parent = results_root() / chain
     parent.mkdir(parents=True, exist_ok=True)
     staging = parent / f".staging-{profile}-{os.getpid()}"
@@ -311,7 +355,7 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
                     f"(total {_duration(time.perf_counter() - t_all)})")
         provenance.save(staging, digests, {
             "chain": chain, "profile": profile, "params": run_params, "overrides": dict(p.overrides),
-            "code": provenance.git_state(repo_root()), "started_utc": started, "finished_utc": _utc_now(),
+            "code": code, "started_utc": started, "finished_utc": _utc_now(),
             "wall_seconds": {nb.name: walls.get(nb.name) for nb in nbs}, "executed": report.executed,
             "machine": provenance.machine(), "packages": provenance.package_versions(), "inputs": inputs})
         old = parent / f".old-{profile}-{os.getpid()}"

@@ -40,6 +40,8 @@ def _build() -> argparse.ArgumentParser:
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[],
                    help="override one parameter (repeatable)")
     r.add_argument("--force", action="store_true", help="execute every notebook even if unchanged")
+    r.add_argument("--allow-dirty", action="store_true",
+                   help="let uncommitted code make the full-profile record (it is marked dirty)")
 
     pa = sub.add_parser("params", help="list the parameters of a chain")
     pa.add_argument("chain")
@@ -79,7 +81,7 @@ def _cmd_run(a) -> int:
         if key in overrides:
             raise params_mod.ParameterError(f"parameter '{key}' given twice")
         overrides[key] = value
-    rep = chains.run(a.chain, a.profile, overrides, force=a.force)
+    rep = chains.run(a.chain, a.profile, overrides, force=a.force, allow_dirty=a.allow_dirty)
     if rep.executed:
         print(f"{a.chain}/{a.profile}: executed {len(rep.executed)}, skipped {len(rep.skipped)} "
               f"in {rep.seconds:.1f} s; results in {rep.run_dir}")

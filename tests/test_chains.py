@@ -267,3 +267,41 @@ def test_nbval_fails_on_a_missing_declared_claim(toy, tmp_path):
     p.write_text(yaml.safe_dump(spec))
     bad = nbval()
     assert bad.returncode != 0 and "did not record the declared claim(s) tripled" in bad.stdout, bad.stdout
+
+
+def _git(root, *args):
+    import subprocess
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@e", "PATH": "/usr/bin:/bin"})
+
+
+def test_full_record_needs_committed_code(toy, tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_RESULTS", str(toy / "results"))   # the repository's own record
+    (toy / ".gitignore").write_text("results/*/.*\n")
+    _git(toy, "init", "-q")
+    _git(toy, "add", "-A")
+    _git(toy, "commit", "-qm", "toy")
+    chains.run("toy", "full", log=lambda m: None)
+    prov = json.loads((toy / "results" / "toy" / "full" / "provenance.json").read_text())
+    assert len(prov["code"]["commit"]) == 40 and prov["code"]["dirty"] is False
+    nb = toy / "notebooks" / "toy" / "02_claim.ipynb"
+    nb.write_text(nb.read_text().replace("x times two", "x doubled"))
+    with pytest.raises(ChainError, match="uncommitted changes \\(notebooks/toy/02_claim.ipynb\\).*--allow-dirty"):
+        chains.run("toy", "full", log=lambda m: None)
+    chains.run("toy", "smoke", log=lambda m: None)   # smoke runs are no evidence: allowed
+    chains.run("toy", "full", allow_dirty=True, log=lambda m: None)
+    prov = json.loads((toy / "results" / "toy" / "full" / "provenance.json").read_text())
+    assert prov["code"]["dirty"] is True
+
+
+def test_absent_intermediate_result_reruns_its_writer(toy, tmp_path):
+    chains.run("toy", "smoke", log=lambda m: None)
+    run_dir = tmp_path / "results" / "toy" / "smoke"
+    (run_dir / "value.json").unlink()   # as in a fresh clone, where intermediate results are not committed
+    nb = toy / "notebooks" / "toy" / "02_claim.ipynb"
+    nb.write_text(nb.read_text().replace("x times two", "x doubled"))
+    logs = []
+    rep = chains.run("toy", "smoke", log=logs.append)
+    assert rep.executed == ["01_make.ipynb", "02_claim.ipynb"]
+    assert any("02_claim needs its result value.json" in m for m in logs), logs
