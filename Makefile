@@ -21,7 +21,7 @@ CHAIN ?=
 PARAMS ?=
 PROFILE ?= full
 
-.PHONY: help install book test run claims data-check clean
+.PHONY: help install book test run claims data-check clean status check-book
 
 help:
 	@echo "make install                     create/refresh .venv with the pinned dependencies"
@@ -30,6 +30,8 @@ help:
 	@echo "make run CHAIN=agn PARAMS=\"seed=7\" [PROFILE=full]   re-run one paper with parameters"
 	@echo "make claims                      print the claims table"
 	@echo "make data-check                  verify every registered data set"
+	@echo "make status                      is each chain's record fresh, stale (and why) or missing?"
+	@echo "make check-book                  build the book from the records (executing nothing), open every page in Chromium"
 
 install: $(STAMP)
 
@@ -40,8 +42,15 @@ $(STAMP): $(DEPS)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,book]"
 	@touch $(STAMP)
 
+# FORCE=1 re-runs every notebook of every chain.
 book: install
-	$(PY) -m repro book
+	$(PY) -m repro book $(if $(FORCE),--force,)
+
+status: install
+	$(PY) -m repro status
+
+check-book: install
+	$(PY) -m repro check-book
 
 # Notebooks under nbval write their results to .cache/test-results (never into results/).
 test: install

@@ -1,19 +1,25 @@
-"""``python -m repro book``: run every chain in the full profile, then build the HTML book.
+"""``python -m repro book``: bring the full-profile records up to date, then build the HTML book.
 
-Executed notebooks are copied to ``book/_executed/<id>/`` (git-ignored) where ``_toc.yml``
-expects them; ``book/claims.md`` is generated from the full-profile claims; Jupyter Book 1
-builds ``_build/html`` with warnings as errors (an execution error or a broken reference
-fails the build).
+Each chain's record (``results/<id>/full/``, committed) is checked with :mod:`repro.status`;
+a stale or missing one is re-run (unless ``run=False``: then the book is built from the
+records as they are). The executed notebooks are copied to ``book/_executed/<id>/``
+(git-ignored) where ``_toc.yml`` expects them, each with a first cell that says where its
+numbers came from (commit, date, machine, wall time, profile) and, for a stale record, a
+warning naming what changed since; a chain without a record shows its source notebooks with
+a warning. ``book/claims.md`` is generated from the records' claims. Jupyter Book 1 builds
+``_build/html`` with warnings as errors.
 """
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from . import chains, claims as claims_mod, params as params_mod
+from . import chains, claims as claims_mod, params as params_mod, provenance, status as status_mod
 from .errors import ReproError
 from .io import write_text
 from .paths import repo_root, results_root
@@ -30,7 +36,7 @@ the same table is printed by `python -m repro claims`.
 """
 
 
-def claims_page(profile: str = "full") -> str:
+def claims_page(profile: str = "full", states: dict | None = None) -> str:
     """The markdown of ``book/claims.md``: counts per verdict, then one table per chain.
 
     Every claim declared in a chain's ``claims.yaml`` has a row; one that the run did not
@@ -47,6 +53,11 @@ def claims_page(profile: str = "full") -> str:
         cs = params_mod.spec(chain)
         parts.append(f"## `{chain}`: {cs.title} ({cs.paper})\n\n")
         mine = [c for c in rows if c["chain"] == chain]
+        st = (states or {}).get(chain)
+        if st is not None and st.state == status_mod.STALE:
+            parts.append(f"```{{warning}}\nThe record of `{chain}` is stale ({'; '.join(st.changed[:3])}"
+                         f"{' ...' if len(st.changed) > 3 else ''}): these rows may no longer be what the code gives.\n```\n\n")
+            mine = [dict(c, verdict=c["verdict"], reason=(c.get("reason") or "") + " [stale record]") for c in mine]
         if profile != "full":
             parts.append("```{warning}\nThis page was built from the smoke profile: these are not verdicts on the paper.\n```\n\n")
         parts.append(claims_mod.markdown_table(mine) if mine else "_No claims declared._\n")
@@ -54,9 +65,86 @@ def claims_page(profile: str = "full") -> str:
     return "".join(parts)
 
 
-def build(force: bool = False, build_html: bool = True, profile: str = "full") -> int:
-    """Run every chain (unchanged notebooks skipped), copy the executed notebooks into
-    ``book/_executed/``, write ``book/claims.md`` and build the HTML with jupyter-book.
+def record_banner(chain: str, st, record: dict) -> str:
+    """Markdown that says where a chain's numbers came from (and whether they are still current)."""
+    if st.state == status_mod.MISSING:
+        return (f"```{{warning}}\nChain `{chain}` has no full-profile record yet: this page shows the notebook "
+                f"without its results. Run `python -m repro run {chain} --profile full` to make it.\n```\n")
+    code = record.get("code") or {}
+    mach = record.get("machine") or {}
+    walls = [w for w in (record.get("wall_seconds") or {}).values() if w]
+    commit = code.get("commit") or "unknown"
+    lines = [f"**Record:** profile `{record.get('profile', 'full')}`, code at commit `{commit[:10]}`"
+             + (" (**uncommitted changes**)" if code.get("dirty") else "")
+             + f", finished {record.get('finished_utc', 'at an unknown time')}"
+             + (f", {sum(walls) / 60:.1f} min of notebook time" if walls else "")
+             + (f" on {mach.get('cores')} cores of {mach.get('cpu')}, {mach.get('memory_gib')} GiB"
+                if mach else "")
+             + (f", GPU {', '.join(mach['gpu'])}" if mach.get("gpu") else "") + "."]
+    if st.state == status_mod.STALE:
+        changed = "\n".join(f"- {c}" for c in st.changed[:8])
+        lines.append(f"\n```{{warning}}\nThis record is **stale**: the code or parameters changed since it "
+                     f"was made, so these numbers may no longer be what the code gives.\n\n{changed}\n```")
+    return "\n".join(lines) + "\n"
+
+
+_GLUE = re.compile(r"\{glue:text\}`[^`]*`")
+
+
+def _with_banner(src: Path, dest: Path, banner: str, executed: bool = True) -> None:
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    if not executed:  # a source notebook: its glued numbers do not exist yet
+        for c in nb["cells"]:
+            if c["cell_type"] == "markdown":
+                c["source"] = _GLUE.sub("*(not run yet)*", "".join(c["source"])).splitlines(True)
+    cell = {"cell_type": "markdown", "id": "repro-record", "metadata": {}, "source": banner.splitlines(True)}
+    at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0  # after the title
+    nb["cells"].insert(at, cell)
+    write_text(dest, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def assemble(profile: str = "full") -> dict:
+    """Copy every chain's executed notebooks (or, without a record, its sources) into
+    ``book/_executed/`` with their record banners, and write the generated pages.
+
+    Returns
+    -------
+    dict
+        ``{chain: ChainStatus}`` of the records the book was assembled from.
+    """
+    root = repo_root()
+    states = {}
+    for chain in params_mod.available_chains():
+        st = status_mod.chain_status(chain, profile)
+        states[chain] = st
+        src_dir = results_root() / chain / profile
+        record = provenance.load_record(src_dir)
+        banner = record_banner(chain, st, record)
+        dest = root / "book" / "_executed" / chain
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        for nb in chains.notebooks_of(chain):
+            executed = (src_dir / nb.name).exists()
+            _with_banner(src_dir / nb.name if executed else nb, dest / nb.name, banner, executed)
+        write_text(root / "book" / "_generated" / f"{chain}_record.md", banner)
+    write_text(root / "book" / "claims.md", claims_page(profile, states))
+    return states
+
+
+def build(force: bool = False, build_html: bool = True, profile: str = "full", run: bool = True) -> int:
+    """Bring the records up to date (unless ``run`` is false), assemble the book, build the HTML.
+
+    Parameters
+    ----------
+    force : bool
+        Re-run every notebook of every chain.
+    build_html : bool
+        Run jupyter-book after assembling (``False``: only write the pages).
+    profile : {"full", "smoke"}
+        Whose records the book shows; only ``full`` gives verdicts.
+    run : bool
+        Re-run stale and missing chains first (``make book``); ``False`` builds from the
+        records as they are (``make check-book``, CI).
 
     Returns
     -------
@@ -70,15 +158,16 @@ def build(force: bool = False, build_html: bool = True, profile: str = "full") -
     """
     root = repo_root()
     t0 = time.perf_counter()
-    for chain in params_mod.available_chains():
-        chains.run(chain, profile, force=force)
-        dest = root / "book" / "_executed" / chain
-        src = results_root() / chain / profile
-        dest.mkdir(parents=True, exist_ok=True)
-        for nb in chains.notebooks_of(chain):
-            shutil.copy2(src / nb.name, dest / nb.name)
-    write_text(root / "book" / "claims.md", claims_page(profile))
-    print(f"executed chains and wrote book/claims.md in {time.perf_counter() - t0:.1f} s")
+    if run:
+        for chain in params_mod.available_chains():
+            st = status_mod.chain_status(chain, profile)
+            if force or st.state != status_mod.FRESH:
+                chains.run(chain, profile, force=force)
+            else:
+                print(f"{chain}: record fresh, nothing to execute")
+    states = assemble(profile)
+    fresh = sum(st.state == status_mod.FRESH for st in states.values())
+    print(f"assembled the book from {fresh} fresh of {len(states)} records in {time.perf_counter() - t0:.1f} s")
     if not build_html:
         return 0
     jb = Path(sys.executable).with_name("jupyter-book")

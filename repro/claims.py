@@ -388,8 +388,22 @@ def text_table(claims: list[dict]) -> str:
     return "\n".join(lines)
 
 
-_BADGE = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", NOT_CHECKABLE: "⚪ not checkable here",
-          MISSING: "⚠️ missing"}
+# Verdict icons as inline SVG: they render whatever fonts the browser has (emoji do not in
+# Debian's Chromium without a colour-emoji font).
+_ICON_SHAPES = {
+    REPRODUCED: ("#1a7f37", '<path d="M4.5 8.2l2.4 2.4 4.6-5.2" stroke="#fff" stroke-width="2" fill="none"/>'),
+    NOT_REPRODUCED: ("#cf222e", '<path d="M5 5l6 6M11 5l-6 6" stroke="#fff" stroke-width="2"/>'),
+    NOT_CHECKABLE: ("#6e7781", '<path d="M4.5 8h7" stroke="#fff" stroke-width="2"/>'),
+    MISSING: ("#bc4c00", '<path d="M8 4v5" stroke="#fff" stroke-width="2"/><circle cx="8" cy="11.5" r="1.1" fill="#fff"/>'),
+}
+
+
+def verdict_icon(verdict: str) -> str:
+    """An inline SVG icon for a verdict (class ``repro-verdict-icon``), with the verdict as its title."""
+    colour, mark = _ICON_SHAPES.get(verdict, ("#6e7781", ""))
+    return (f'<svg class="repro-verdict-icon" role="img" aria-label="{html.escape(verdict)}" width="14" height="14" '
+            f'viewBox="0 0 16 16" style="vertical-align:-2px"><title>{html.escape(verdict)}</title>'
+            f'<circle cx="8" cy="8" r="8" fill="{colour}"/>{mark}</svg>')
 
 
 def _md(s: str) -> str:
@@ -403,13 +417,13 @@ def markdown_table(claims: list[dict], link_base: str | None = "_executed") -> s
         return "_No claims recorded for this selection yet._\n"
     lines = ["| Paper | Claim | Paper's value | Ours | Rule | Verdict |", "|---|---|---|---|---|---|"]
     for c in claims:
-        verdict = _BADGE.get(c["verdict"], c["verdict"])
+        verdict = f'{verdict_icon(c["verdict"])} {c["verdict"]}'
         if c.get("reason"):
             verdict += f": {c['reason']}"
         if c.get("profile") == "smoke":
             verdict = f"(smoke run, no verdict) {verdict}"
         claim = f"{_md(c['statement'])} (`{c['key']}`)"
-        if link_base and c.get("notebook"):
+        if link_base and c.get("notebook") and c["verdict"] != MISSING:  # a missing claim has no cell
             nb = Path(c["notebook"]).stem
             claim += f' <a href="{link_base}/{c["chain"]}/{nb}.html#{anchor(c["chain"], c["key"])}">[cell]</a>'
         lines.append(f"| `{c['chain']}` | {claim} | {_md(format_value(c['paper'], c.get('unit', '')))} | "

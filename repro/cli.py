@@ -4,8 +4,9 @@
   params <id>                                                    list a chain's parameters
   list                                                           the chains
   claims [--format text|markdown|json] [--chain id] [--profile p] the claims table
-  book [--force] [--no-build]                                    run every chain (full) and build the book
+  book [--force] [--no-run] [--no-build]                         bring the records up to date and build the book
   data check | data manifest <name>                              verify data / regenerate a registry entry
+  check-book [--no-build]                                        open every page of the built book in headless Chromium
   status [--chain id] [--profile p] [--json] [--check]           is each chain's record fresh, stale or missing?
 
 Errors (unknown chain or parameter, bad value, missing or corrupted data, a failed notebook)
@@ -56,8 +57,13 @@ def _build() -> argparse.ArgumentParser:
     b = sub.add_parser("book", help="run every chain in the full profile and build the HTML book")
     b.add_argument("--force", action="store_true")
     b.add_argument("--no-build", action="store_true", help="execute and generate pages, skip jupyter-book")
+    b.add_argument("--no-run", action="store_true",
+                   help="build from the records as they are: execute nothing, mark stale and missing ones")
     b.add_argument("--profile", default="full", choices=params_mod.PROFILES,
                    help="profile to execute (the book shows verdicts only for full)")
+
+    cb = sub.add_parser("check-book", help="build the book from the records and open every page in headless Chromium")
+    cb.add_argument("--no-build", action="store_true", help="check the HTML already in _build/html")
 
     st = sub.add_parser("status", help="is each chain's record fresh, stale (and why) or missing?")
     st.add_argument("--chain")
@@ -92,6 +98,23 @@ def _cmd_run(a) -> int:
         print()
         print(claims_mod.text_table(rows))
     return 0
+
+
+def _cmd_check_book(a) -> int:
+    from . import book, bookcheck
+    from .paths import repo_root
+    root = repo_root()
+    if not a.no_build:
+        book.build(run=False)
+    n_claims = len(claims_mod.collect(profile="full"))
+    reports = bookcheck.check(root / "_build" / "html", bookcheck.toc_pages(root), expected_claims=n_claims,
+                              screenshots=root / "_build" / "screenshots")
+    for r in reports:
+        print(r.line())
+    bad = [r for r in reports if not r.ok]
+    print(f"{len(reports) - len(bad)} of {len(reports)} pages pass; claims page checked for {n_claims} rows; "
+          f"screenshots in {root / '_build' / 'screenshots'}")
+    return 1 if bad else 0
 
 
 def _cmd_status(a) -> int:
@@ -151,9 +174,11 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_claims(a)
         if a.cmd == "status":
             return _cmd_status(a)
+        if a.cmd == "check-book":
+            return _cmd_check_book(a)
         if a.cmd == "book":
             from . import book
-            return book.build(force=a.force, build_html=not a.no_build, profile=a.profile)
+            return book.build(force=a.force, build_html=not a.no_build, profile=a.profile, run=not a.no_run)
         if a.cmd == "data":
             return _cmd_data(a)
     except ReproError as exc:
