@@ -84,8 +84,8 @@ def test_tables_missing_claims_and_filters(declared):
     text = claims.text_table(full)
     assert "4 missing, 1 not checkable here, 1 reproduced" in text
     md = claims.markdown_table(full)
-    assert "s \\| with pipe" in md and "✅ reproduced" in md and "⚪ not checkable here: no cluster" in md
-    assert "⚠️ missing" in md
+    assert "s \\| with pipe" in md and "</svg> reproduced" in md and "</svg> not checkable here: no cluster" in md
+    assert "</svg> missing" in md and md.count("repro-verdict-icon") == 6
     assert 'href="_executed/alpha/03_b.html#claim-alpha-k1"' in md
     smoke_md = claims.markdown_table(claims.collect(profile="smoke"))
     assert "(smoke run, no verdict)" in smoke_md
