@@ -128,7 +128,93 @@ def assemble(profile: str = "full") -> dict:
             _with_banner(src_dir / nb.name if executed else nb, dest / nb.name, banner, executed)
         write_text(root / "book" / "_generated" / f"{chain}_record.md", banner)
     write_text(root / "book" / "claims.md", claims_page(profile, states))
+    write_text(root / "book" / "_generated" / "front.md", front_page(states, profile))
     return states
+
+
+VERDICT_COLOURS = {"reproduced": "#1a7f37", "direction only": "#9a6700", "not reproduced": "#cf222e",
+                   "inconclusive": "#8250df", "not checkable here": "#6e7781", "missing": "#bc4c00"}
+
+
+def verdict_counts(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """``{chain: {verdict: count}}`` of the paper's claims (``kind: check`` rows are left out)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r.get("kind", "claim") != "claim":
+            continue
+        out.setdefault(r["chain"], {}).setdefault(r["verdict"], 0)
+        out[r["chain"]][r["verdict"]] += 1
+    return out
+
+
+def verdict_figure(counts: dict[str, dict[str, int]], path: Path) -> Path:
+    """A horizontal stacked bar per paper: how many of its claims got each verdict."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    chains_ = sorted(counts, reverse=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.38 * len(chains_) + 1.2))
+    left = [0] * len(chains_)
+    for verdict, colour in VERDICT_COLOURS.items():
+        n = [counts[c].get(verdict, 0) for c in chains_]
+        if any(n):
+            ax.barh(chains_, n, left=left, color=colour, label=verdict)
+            left = [a + b for a, b in zip(left, n)]
+    ax.set_xlabel("claims of the paper")
+    ax.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    from .io import save_figure
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def front_page(states: dict, profile: str = "full") -> str:
+    """The generated part of the front page: each paper's headline claim, the verdict counts
+    (a figure), and what does not reproduce — every number taken from the records."""
+    from . import claimspec
+    rows = claims_mod.collect(profile=profile)
+    by_key = {(r["chain"], r["key"]): r for r in rows}
+    out = ["| Paper | Headline claim | Paper's value | Ours | Verdict |", "|---|---|---|---|---|"]
+    for chain in params_mod.available_chains():
+        if not claimspec.exists(chain):
+            continue
+        spec = claimspec.load(chain)
+        head = next((c for c in spec.values() if c.headline), None) or next(iter(spec.values()))
+        r = by_key.get((chain, head.key))
+        if r is None:
+            continue
+        stale = " (stale record)" if states.get(chain) is not None and states[chain].state == status_mod.STALE else ""
+        out.append(f"| {{doc}}`{chain} <{chain}>` | {claims_mod._md(r['statement'])} | "
+                   f"{claims_mod._md(claims_mod.format_value(r['paper'], r.get('unit', '')))} | "
+                   f"{claims_mod._md(claims_mod.format_value(r['ours'], r.get('unit', '')))} | "
+                   f"{claims_mod.verdict_icon(r['verdict'])} {r['verdict']}{stale} |")
+    counts = verdict_counts(rows)
+    total: dict[str, int] = {}
+    for c in counts.values():
+        for v, n in c.items():
+            total[v] = total.get(v, 0) + n
+    checks = [r for r in rows if r.get("kind", "claim") == "check"]
+    n_claims = sum(total.values())
+    out += ["", f"Of the **{n_claims}** claims of the ten papers, "
+            + ", ".join(f"**{n}** {v}" for v, n in sorted(total.items(), key=lambda kv: -kv[1])) + "."]
+    if checks:
+        ok = sum(r["verdict"] == claims_mod.REPRODUCED for r in checks)
+        out.append(f"Checks of this implementation (not the papers' claims): {ok} of {len(checks)} pass.")
+    verdict_figure(counts, repo_root() / "book" / "_generated" / "verdicts.png")
+    out += ["", "```{image} /book/_generated/verdicts.png", ":alt: verdicts per paper", ":width: 640px", "```", ""]
+    missed = [r for r in rows if r["verdict"] == claims_mod.NOT_REPRODUCED and r.get("kind", "claim") == "claim"]
+    if missed:
+        out += ["**What does not reproduce** (ours against the paper's; the reasons are on each paper's page):", ""]
+        for r in missed:
+            out.append(f"- `{r['chain']}`: {r['statement']} — ours "
+                       f"{claims_mod.format_value(r['ours'], r.get('unit', ''))}, the paper's "
+                       f"{claims_mod.format_value(r['paper'], r.get('unit', ''))}")
+    not_run = [c for c, st in states.items() if st.state == status_mod.MISSING]
+    if not_run:
+        out += ["", f"```{{note}}\nNo full-profile record yet for: {', '.join(not_run)}.\n```"]
+    return "\n".join(out) + "\n"
 
 
 def build(force: bool = False, build_html: bool = True, profile: str = "full", run: bool = True) -> int:

@@ -14,6 +14,7 @@ record shows as ``missing`` instead of vanishing. The file::
         rule: {at_least: 0.05}       # one rule of repro.claims.RULES; numbers may be {param: <name>}
         unit: ""                     # optional
         kind: claim                  # optional: claim (the paper's) or check (of our own code)
+        headline: true               # optional: the paper's headline claim, shown on the front page
 
 A notebook then records only what it measured::
 
@@ -48,7 +49,7 @@ from .paths import notebooks_root
 FILENAME = "claims.yaml"
 KINDS = ("claim", "check")
 REQUIRED = ("notebook", "statement", "source", "rule")
-OPTIONAL = ("paper", "unit", "kind")
+OPTIONAL = ("paper", "unit", "kind", "headline")
 # rules whose argument is a number, a pair of numbers, a claim key, a boolean or a reason
 _NUMERIC = ("at_most", "at_least", "within_rel", "within_abs", "p_below")
 
@@ -70,6 +71,7 @@ class ClaimSpec:
     paper: Any = None
     unit: str = ""
     kind: str = "claim"
+    headline: bool = False
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict:
         """Statement, paper value and rule with parameter references replaced by their values.
@@ -149,6 +151,9 @@ def load(chain: str) -> Mapping[str, ClaimSpec]:
     out = {}
     for key, d in raw["claims"].items():
         out[key] = _parse(p, chain, key, d, notebooks, cs.params)
+    heads = [c.key for c in out.values() if c.headline]
+    if len(heads) > 1:
+        raise ClaimSpecError(f"{p}: only one headline claim per chain, got {', '.join(heads)}")
     for c in out.values():
         (name, arg), = c.rule.items()
         if name in ("less_than_claim", "greater_than_claim") and arg not in out:
@@ -198,8 +203,12 @@ def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: 
     unit = d.get("unit") or ""
     if not isinstance(unit, str):
         raise ClaimSpecError(f"{where}: unit must be text, got {unit!r}")
+    headline = d.get("headline", False)
+    if not isinstance(headline, bool):
+        raise ClaimSpecError(f"{where}: headline must be true or false, got {headline!r}")
     return ClaimSpec(chain=chain, key=key, notebook=nb, statement=d["statement"], source=d["source"],
-                     rule=MappingProxyType({name: arg}), paper=d.get("paper"), unit=unit, kind=kind)
+                     rule=MappingProxyType({name: arg}), paper=d.get("paper"), unit=unit, kind=kind,
+                     headline=headline)
 
 
 def _check_ref(where: str, what: str, x: Any, params: Mapping) -> bool:

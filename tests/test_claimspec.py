@@ -71,3 +71,9 @@ def test_every_chain_declares_valid_claims():
         assert spec, f"{chain} declares no claims"
         for c in spec.values():
             assert c.source.strip(), f"{chain}.{c.key} says nowhere where in the paper it comes from"
+
+
+def test_one_headline_per_chain(repo):
+    make_chain(repo, "c", {"a": claim_decl(headline=True), "b": claim_decl(headline=True)})
+    with pytest.raises(ClaimSpecError, match="only one headline claim per chain, got a, b"):
+        claimspec.load("c")
