@@ -25,9 +25,10 @@ from . import claims as claims_mod
 from . import claimspec, data, params as params_mod, provenance
 from .errors import ChainError
 from .io import read_json, read_npz, save_figure, write_json, write_npz
-from .paths import notebooks_root, repo_root, results_root
+from .paths import notebooks_root, repo_root, results_root, run_folder, variant_name
 
 ENV_RUN_DIR = "REPRO_RUN_DIR"
+INTERACTIVE = "interactive"  # the variant that executions outside `repro run` write to
 WRITERS = "writers.json"  # which notebook wrote each result file of a run folder
 # Kernels draw figures inline, so the executed notebooks (and the book) show them.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -43,8 +44,12 @@ class RunContext:
         self.profile = profile
         self.notebook = notebook
         env = os.environ.get(ENV_RUN_DIR)
-        self.dir = Path(env) if env else results_root() / chain / profile
+        self.interactive = not env
+        self.dir = Path(env) if env else run_folder(chain, profile, INTERACTIVE)
         self.dir.mkdir(parents=True, exist_ok=True)
+        if self.interactive:  # Jupyter, plain papermill, nbval: never the record
+            print(f"interactive run of {chain}/{notebook or '?'} ({profile} profile): results go to {self.dir}; "
+                  f"the record is made only by `python -m repro run {chain} --profile {profile}`")
         for name in params_mod.spec(chain).data:
             data.verify(name)
 
@@ -245,19 +250,123 @@ def _rerun_writers_of_absent_results(cs, nbs: list[Path], final: Path, why: dict
                 changed = True
 
 
+@contextmanager
+def _lock(folder: Path, wait: bool):
+    """Hold ``<results>/<id>/.lock-<folder>`` while the block runs (released when the process dies)."""
+    import fcntl
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    path = folder.parent / f".lock-{folder.name}"
+    fh = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise ChainError(f"another run of {folder.parent.name}/{folder.name} is in progress (process {holder}); "
+                             f"wait for it, or pass --wait") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """Turn SIGTERM (timeout, kill, a batch scheduler) into KeyboardInterrupt while the block runs."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _kill_children() -> None:
+    """Stop every process this one started (the notebook kernels), and theirs."""
+    import signal
+    todo, seen = _children(os.getpid()), []
+    while todo:
+        pid = todo.pop()
+        seen.append(pid)
+        todo.extend(_children(pid))
+    for pid in reversed(seen):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def dead_staging(parent: Path) -> list[Path]:
+    """Staging folders in ``parent`` (``results/<id>``) left by runs whose process has died."""
+    out = []
+    for d in Path(parent).glob(".staging-*"):
+        pid = d.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            out.append(d)
+    return out
+
+
+def _remove_dead_staging(parent: Path) -> None:
+    for d in dead_staging(parent):
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def _utc_now() -> str:
     from datetime import datetime, timezone
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None = None, *,
-        force: bool = False, allow_dirty: bool = False, log: Callable[[str], None] = print) -> RunReport:
+        force: bool = False, allow_dirty: bool = False, name: str | None = None, wait: bool = False,
+        log: Callable[[str], None] = print) -> RunReport:
     """Execute a chain; see the module docstring.
+
+    A run without overrides (and without ``name``) writes the record ``results/<id>/<profile>/``;
+    any other writes a variant beside it, ``results/<id>/<profile>@<name>/`` (``name`` defaults
+    to the sorted overrides, e.g. ``seed=7``), so that the record is never replaced by a run
+    with other parameters. One run at a time per folder: a second one stops at once (or, with
+    ``wait``, waits). SIGINT and SIGTERM stop the kernels, remove the staging folder and leave
+    the previous results as they were.
 
     Raises
     ------
     ChainError
-        Unknown chain, or a notebook failed (message names notebook and cell).
+        Unknown chain, a notebook failed (message names notebook and cell), another run holds
+        the folder, or the run was interrupted.
     ParameterError
         Bad overrides (raised before anything runs).
     DataError
@@ -268,15 +377,29 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
     params_mod.check_profile(profile)
     p = params_mod.load(chain, profile, overrides)  # validates before anything runs
     cs = params_mod.spec(chain)
-    for name in cs.data:
-        data.verify(name)
+    for dataset in cs.data:
+        data.verify(dataset)
     if claimspec.exists(chain):
         claimspec.load(chain)  # a malformed claims.yaml stops the run before anything executes
     nbs = notebooks_of(chain)
+    variant = name or (variant_name(p.overrides) if p.overrides else None)
+    final = run_folder(chain, profile, variant)
+    with _lock(final, wait), _terminate_as_interrupt():
+        try:
+            return _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, log)
+        except KeyboardInterrupt:
+            _kill_children()
+            raise ChainError(f"chain '{chain}': interrupted; the kernels are stopped, the staging folder is removed "
+                             f"and the previous results in {final} are as they were") from None
+
+
+def _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, log) -> RunReport:
+    import papermill as pm
+
     run_params = {"profile": profile, **p.as_dict()}
     inputs = provenance.chain_inputs(nbs, run_params, cs.data, cs.reads)
     digests = provenance.digests(inputs)
-    final = results_root() / chain / profile
+    _remove_dead_staging(final.parent)
     previous = provenance.load_record(final) if final.exists() else {}
     why = provenance.reasons(previous, inputs, digests, run_params)
     for nb in nbs:
@@ -302,15 +425,15 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
         return report
 
     code = provenance.git_state(repo_root())
-    if profile == "full" and code["dirty"] and not allow_dirty and _is_record(final):
+    if profile == "full" and variant is None and code["dirty"] and not allow_dirty and _is_record(final):
         raise ChainError(f"the working tree has uncommitted changes ({', '.join(code['changed'][:5])}"
                          f"{' ...' if len(code['changed']) > 5 else ''}): the full-profile record must come from "
                          f"committed code. Commit first, or pass --allow-dirty (the record is then marked dirty)")
-    parent = results_root() / chain
+    parent = final.parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = parent / f".staging-{profile}-{os.getpid()}"
-    failed = parent / f".failed-{profile}"
-    logs = parent / f".log-{profile}"
+    staging = parent / f".staging-{final.name}-{os.getpid()}"
+    failed = parent / f".failed-{final.name}"
+    logs = parent / f".log-{final.name}"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(logs, ignore_errors=True)
     started = _utc_now()
@@ -354,11 +477,12 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
                 log(f"[{chain} {i + 1}/{n}] {nb.name:<34} done in {_duration(walls[nb.name])} "
                     f"(total {_duration(time.perf_counter() - t_all)})")
         provenance.save(staging, digests, {
-            "chain": chain, "profile": profile, "params": run_params, "overrides": dict(p.overrides),
+            "chain": chain, "profile": profile, "variant": variant, "params": run_params,
+            "overrides": dict(p.overrides),
             "code": code, "started_utc": started, "finished_utc": _utc_now(),
             "wall_seconds": {nb.name: walls.get(nb.name) for nb in nbs}, "executed": report.executed,
             "machine": provenance.machine(), "packages": provenance.package_versions(), "inputs": inputs})
-        old = parent / f".old-{profile}-{os.getpid()}"
+        old = parent / f".old-{final.name}-{os.getpid()}"
         if final.exists():
             final.rename(old)
         staging.rename(final)

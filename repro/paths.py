@@ -31,19 +31,41 @@ def registry_root() -> Path:
     return repo_root() / "data"
 
 
+def run_folder(chain: str, profile: str, variant: str | None = None) -> Path:
+    """Where a run of ``chain`` writes: the record ``results/<id>/<profile>/``, or a variant
+    beside it, ``results/<id>/<profile>@<variant>/`` (a run with overrides, or an interactive one)."""
+    return results_root() / chain / (f"{profile}@{variant}" if variant else profile)
+
+
+def variant_name(overrides) -> str:
+    """The folder suffix of a run with ``overrides``: sorted ``key=value`` pairs, e.g. ``n=3,seed=7``."""
+    import re
+    parts = []
+    for k in sorted(overrides):
+        v = overrides[k]
+        v = ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+        parts.append(f"{k}={v}")
+    name = re.sub(r"[^A-Za-z0-9=.,_+-]", "_", ",".join(parts))
+    return name[:120]
+
+
 def data_root() -> Path:
-    """The folder holding the real data sets, from ``REPRO_DATA``.
+    """The folder holding the real data sets: ``REPRO_DATA`` when set, else ``../shared/data``
+    beside the checkout when it exists (as the Makefile does).
 
     Raises
     ------
     DataError
-        When ``REPRO_DATA`` is unset or does not name a folder.
+        When neither names a folder (the message lists the places looked at).
     """
     env = os.environ.get("REPRO_DATA")
     if not env:
+        beside = repo_root().parent / "shared" / "data"
+        if beside.is_dir():
+            return beside.resolve()
         raise DataError(
-            "REPRO_DATA is not set: point it at the folder that holds the data sets "
-            "(the Makefile and .ci/run use ../shared/data when it exists)"
+            f"no data folder: REPRO_DATA is not set and {beside} does not exist; point REPRO_DATA at the "
+            "folder that holds the data sets"
         )
     root = Path(env).expanduser().resolve()
     if not root.is_dir():

@@ -50,15 +50,13 @@ def declared_claims_recorded(notebook_path) -> None:
     from pathlib import Path
 
     from . import claims, claimspec
-    from .paths import results_root
 
     nb = Path(notebook_path)
     chain = nb.parent.name
     if not claimspec.exists(chain):
         return
     profile = os.environ.get("REPRO_PROFILE", "smoke")
-    store = claims.load_store(claims.store_path(chain, profile, os.environ.get("REPRO_RUN_DIR")
-                                                or results_root() / chain / profile))
+    store = claims.load_store(claims.store_path(chain, profile, _run_dir(chain, profile)))
     missing = claims.missing_in(chain, nb.stem, store)
     check(not missing, f"{chain}/{nb.name} did not record the declared claim(s) {', '.join(missing)} "
                        f"(notebooks/{chain}/claims.yaml)")
@@ -70,11 +68,20 @@ def forget_claims_of(notebook_path) -> None:
     from pathlib import Path
 
     from . import claims
-    from .paths import results_root
 
     nb = Path(notebook_path)
     chain = nb.parent.name
     profile = os.environ.get("REPRO_PROFILE", "smoke")
-    path = claims.store_path(chain, profile, os.environ.get("REPRO_RUN_DIR") or results_root() / chain / profile)
+    path = claims.store_path(chain, profile, _run_dir(chain, profile))
     if path.exists():
         claims.drop_notebooks(path, [nb.name])
+
+
+def _run_dir(chain: str, profile: str):
+    """The folder a notebook executed outside ``repro run`` writes to (see :class:`repro.chains.RunContext`)."""
+    import os
+    from pathlib import Path
+
+    from .paths import run_folder
+    env = os.environ.get("REPRO_RUN_DIR")
+    return Path(env) if env else run_folder(chain, profile, "interactive")

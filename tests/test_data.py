@@ -69,9 +69,17 @@ def test_missing_dataset_folder(data_copy):
 
 
 def test_missing_or_bad_root(monkeypatch, tmp_path):
+    from repro import paths
     monkeypatch.delenv("REPRO_DATA", raising=False)
-    with pytest.raises(DataError, match="REPRO_DATA is not set"):
+    repo = tmp_path / "checkout"
+    (repo / "data").mkdir(parents=True)
+    for f in (paths.registry_root()).glob("*.yaml"):
+        (repo / "data" / f.name).write_text(f.read_text())
+    monkeypatch.setenv("REPRO_ROOT", str(repo))
+    with pytest.raises(DataError, match=f"REPRO_DATA is not set and {tmp_path / 'shared' / 'data'} does not exist"):
         data.verify(NAME)
+    (tmp_path / "shared" / "data").mkdir(parents=True)    # ../shared/data beside the checkout, as make finds it
+    assert paths.data_root() == (tmp_path / "shared" / "data").resolve()
     monkeypatch.setenv("REPRO_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(DataError, match="is not a folder"):
         data.verify(NAME)
