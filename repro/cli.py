@@ -41,6 +41,8 @@ def _build() -> argparse.ArgumentParser:
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[],
                    help="override one parameter (repeatable)")
     r.add_argument("--force", action="store_true", help="execute every notebook even if unchanged")
+    r.add_argument("--name", help="name of the variant folder (default: the sorted overrides, e.g. seed=7)")
+    r.add_argument("--wait", action="store_true", help="wait for another run of the same folder instead of stopping")
     r.add_argument("--allow-dirty", action="store_true",
                    help="let uncommitted code make the full-profile record (it is marked dirty)")
 
@@ -87,13 +89,16 @@ def _cmd_run(a) -> int:
         if key in overrides:
             raise params_mod.ParameterError(f"parameter '{key}' given twice")
         overrides[key] = value
-    rep = chains.run(a.chain, a.profile, overrides, force=a.force, allow_dirty=a.allow_dirty)
+    rep = chains.run(a.chain, a.profile, overrides, force=a.force, allow_dirty=a.allow_dirty, name=a.name,
+                     wait=a.wait)
+    if rep.run_dir.name != a.profile:
+        print(f"a variant (the record results/{a.chain}/{a.profile}/ is untouched): {rep.run_dir}")
     if rep.executed:
         print(f"{a.chain}/{a.profile}: executed {len(rep.executed)}, skipped {len(rep.skipped)} "
               f"in {rep.seconds:.1f} s; results in {rep.run_dir}")
     else:
         print(f"{a.chain}/{a.profile}: nothing changed, all {len(rep.skipped)} notebooks skipped; results in {rep.run_dir}")
-    rows = claims_mod.collect(a.chain, a.profile)
+    rows = list(claims_mod.load_store(rep.run_dir / claims_mod.FILENAME).values())
     if rows:
         print()
         print(claims_mod.text_table(rows))
