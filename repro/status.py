@@ -95,3 +95,56 @@ def all_status(profiles=params_mod.PROFILES, chain: str | None = None) -> list[C
 def as_json(rows: list[ChainStatus]) -> list[dict]:
     """The rows as JSON-able dicts (``repro status --json``)."""
     return [asdict(r) for r in rows]
+
+
+def record_problems(chain: str, profile: str = "full") -> list[str]:
+    """What is inconsistent in a chain's record (``[]``: nothing, or no record at all).
+
+    Checked: every notebook of the chain is there executed; ``claims.json`` and
+    ``provenance.json`` are there; every recorded claim is shown, with the same value and
+    verdict, in the output of the notebook that recorded it (the executed notebooks are what the
+    book shows, ``claims.json`` is what the claims page shows: they must agree); every declared
+    claim was recorded.
+    """
+    import json
+
+    from . import claims as claims_mod, claimspec
+    from .chains import notebooks_of
+    folder = results_root() / chain / profile
+    if not folder.exists():
+        return []
+    problems = []
+    for name in (provenance.FILENAME, claims_mod.FILENAME):
+        if not (folder / name).exists():
+            problems.append(f"{chain}/{profile}: {name} is missing")
+    outputs: dict[str, str] = {}
+    for nb in notebooks_of(chain):
+        p = folder / nb.name
+        if not p.exists():
+            problems.append(f"{chain}/{profile}: executed notebook {nb.name} is missing")
+            continue
+        cells = json.loads(p.read_text(encoding="utf-8")).get("cells", [])
+        outputs[nb.stem] = "\n".join(
+            "".join(o.get("data", {}).get("text/html", "")) if isinstance(o.get("data", {}).get("text/html"), list)
+            else str(o.get("data", {}).get("text/html", ""))
+            for c in cells if c.get("cell_type") == "code" for o in c.get("outputs", []))
+    store = claims_mod.load_store(folder / claims_mod.FILENAME)
+    for key, c in store.items():
+        html = outputs.get(str(c.get("notebook", "")).removesuffix(".ipynb"))
+        if html is None:
+            continue
+        anchor = f'id="{claims_mod.anchor(chain, key)}"'
+        if anchor not in html:
+            problems.append(f"{chain}/{profile}: claim {key} is in claims.json but not shown in {c.get('notebook')}")
+            continue
+        shown = html[html.index(anchor):].split("</table>", 1)[0]
+        import html as html_mod
+        ours = html_mod.escape(claims_mod.format_value(c.get("ours"), c.get("unit", "")))
+        if ours not in shown or html_mod.escape(c.get("verdict", "")) not in shown:
+            problems.append(f"{chain}/{profile}: claim {key}: claims.json says {ours} ({c.get('verdict')}), "
+                            f"the executed notebook {c.get('notebook')} shows otherwise")
+    if claimspec.exists(chain):
+        for key in claimspec.load(chain):
+            if key not in store:
+                problems.append(f"{chain}/{profile}: declared claim {key} was not recorded")
+    return problems

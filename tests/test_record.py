@@ -1,0 +1,26 @@
+"""The committed records are consistent: what the book shows agrees with claims.json."""
+import json
+
+import pytest
+
+from repro import chains, params, status
+
+from .test_chains import toy  # noqa: F401
+
+
+@pytest.mark.parametrize("chain", params.available_chains())
+def test_committed_record_is_consistent(chain):
+    assert status.record_problems(chain, "full") == []
+
+
+def test_an_edited_record_is_caught(toy, tmp_path):  # noqa: F811
+    chains.run("toy", "full", log=lambda m: None)
+    assert status.record_problems("toy") == []
+    p = tmp_path / "results" / "toy" / "full" / "claims.json"
+    data = json.loads(p.read_text())
+    data["claims"]["doubled"]["ours"] = 5
+    p.write_text(json.dumps(data))
+    assert status.record_problems("toy") == [
+        "toy/full: claim doubled: claims.json says 5 (reproduced), the executed notebook 02_claim shows otherwise"]
+    (tmp_path / "results" / "toy" / "full" / "01_make.ipynb").unlink()
+    assert "toy/full: executed notebook 01_make.ipynb is missing" in status.record_problems("toy")
