@@ -180,7 +180,9 @@ def front_page(states: dict, profile: str = "full") -> str:
     for chain in params_mod.available_chains():
         if not claimspec.exists(chain):
             continue
-        spec = claimspec.load(chain)
+        spec = claimspec.expanded(chain, params_mod.load(chain, profile))
+        if not spec:
+            continue
         head = next((c for c in spec.values() if c.headline), None) or next(iter(spec.values()))
         r = by_key.get((chain, head.key))
         if r is None:

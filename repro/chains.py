@@ -465,7 +465,7 @@ def _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, 
                     staging.rename(failed)
                     raise ChainError(_failure_message(chain, nb, exc, failed, logs)) from None
                 store = claims_mod.load_store(staging / claims_mod.FILENAME)
-                missing = claims_mod.missing_in(chain, nb.stem, store)
+                missing = claims_mod.missing_in(chain, nb.stem, store, p)
                 if missing:
                     shutil.rmtree(failed, ignore_errors=True)
                     staging.rename(failed)

@@ -264,7 +264,10 @@ def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "
         The key is not declared, or is recorded by another notebook than the declared one.
     """
     from . import claimspec
-    spec = claimspec.load(chain)
+    if params is None:
+        from . import params as params_mod
+        params = params_mod.load(chain, profile)
+    spec = claimspec.expanded(chain, params)
     if key not in spec:
         hint = difflib.get_close_matches(str(key), list(spec), n=1)
         raise ClaimError(f"claim '{key}' is not declared in {claimspec.path(chain)}"
@@ -274,9 +277,6 @@ def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "
     if notebook and Path(notebook).stem != cs.notebook:
         raise ClaimError(f"claim '{chain}.{key}' is declared for notebook {cs.notebook}, "
                          f"but {Path(notebook).stem} recorded it")
-    if params is None:
-        from . import params as params_mod
-        params = params_mod.load(chain, profile)
     d = cs.resolve(params)
     path = store_path(chain, profile, run_dir)
     store = load_store(path)
@@ -292,10 +292,10 @@ def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "
     return claim
 
 
-def missing_in(chain: str, notebook: str, store: Mapping[str, Any]) -> list[str]:
-    """Keys that ``notebook`` of ``chain`` declares but that are not in ``store``."""
+def missing_in(chain: str, notebook: str, store: Mapping[str, Any], params: Any = None) -> list[str]:
+    """Keys that ``notebook`` of ``chain`` declares (under ``params``) but that are not in ``store``."""
     from . import claimspec
-    return [c.key for c in claimspec.for_notebook(chain, notebook) if c.key not in store]
+    return [c.key for c in claimspec.for_notebook(chain, notebook, params) if c.key not in store]
 
 
 def drop_notebooks(path: Path, notebooks: Iterable[str]) -> None:
@@ -334,12 +334,13 @@ def collect(chain: str | None = None, profile: str | None = None, root: Path | N
                 stores[(c, profile or "full")] = {}
     out: list[dict] = []
     for (c, prof), store in sorted(stores.items()):
-        spec = claimspec.load(c) if declared and claimspec.exists(c) else {}
+        prof_params = params_mod.load(c, prof if prof in params_mod.PROFILES else "full")
+        spec = claimspec.expanded(c, prof_params) if declared and claimspec.exists(c) else {}
         for key, cs in spec.items():
             if key in store:
                 out.append(store[key])
             else:
-                d = cs.resolve(None)
+                d = cs.resolve(prof_params)
                 out.append(Claim(chain=c, key=key, statement=d["statement"], paper=_plain(d["paper"]), ours=None,
                                  unit=d["unit"], rule=dict(d["rule"]), rule_text=rule_text(d["rule"]),
                                  verdict=MISSING, reason="not run yet" if not store else "not recorded by the run",

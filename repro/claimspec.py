@@ -16,6 +16,14 @@ record shows as ``missing`` instead of vanishing. The file::
         kind: claim                  # optional: claim (the paper's) or check (of our own code)
         headline: true               # optional: the paper's headline claim, shown on the front page
 
+A claim made once per value of a list parameter is declared once, as a template::
+
+      loss_lower_n{n}:
+        for_each: {n: n_workers}     # one claim per value of the parameter n_workers
+        statement: "With {n} workers, D² reaches a lower loss than D-PSGD"
+
+and a run with ``n_workers = [8, 16]`` must record ``loss_lower_n8`` and ``loss_lower_n16``.
+
 A notebook then records only what it measured::
 
     run.claim("erdf_ks_p", float(ks.pvalue), note=f"KS statistic {ks.statistic:.2e}")
@@ -36,7 +44,7 @@ Example
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -49,7 +57,7 @@ from .paths import notebooks_root
 FILENAME = "claims.yaml"
 KINDS = ("claim", "check")
 REQUIRED = ("notebook", "statement", "source", "rule")
-OPTIONAL = ("paper", "unit", "kind", "headline")
+OPTIONAL = ("paper", "unit", "kind", "headline", "for_each")
 # rules whose argument is a number, a pair of numbers, a claim key, a boolean or a reason
 _NUMERIC = ("at_most", "at_least", "within_rel", "within_abs", "p_below")
 
@@ -72,6 +80,20 @@ class ClaimSpec:
     unit: str = ""
     kind: str = "claim"
     headline: bool = False
+    for_each: tuple[str, str] | None = None   # (variable, list parameter)
+    values: Mapping[str, Any] = field(default_factory=dict)   # the variable's value, in an expanded claim
+
+    def expand(self, params: Mapping[str, Any]) -> list["ClaimSpec"]:
+        """The claims this declaration stands for under ``params`` (itself, or one per value)."""
+        if self.for_each is None:
+            return [self]
+        var, param = self.for_each
+        out = []
+        for v in params[param]:
+            out.append(ClaimSpec(self.chain, self.key.format(**{var: v}), self.notebook, self.statement, self.source,
+                                 self.rule, self.paper, self.unit, self.kind, self.headline, None,
+                                 MappingProxyType({var: v})))
+        return out
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict:
         """Statement, paper value and rule with parameter references replaced by their values.
@@ -92,6 +114,7 @@ class ClaimSpec:
             from . import params as params_mod
             params = params_mod.load(self.chain, "smoke")
         values = dict(params.items()) if hasattr(params, "items") else dict(params)
+        values.update(self.values)
         (name, arg), = self.rule.items()
         if name == "between":
             arg = [_value(a, values) for a in arg]
@@ -167,10 +190,24 @@ def load(chain: str) -> Mapping[str, ClaimSpec]:
 def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: Mapping) -> ClaimSpec:
     from .claims import RULES
     where = f"{p}: claim '{key}'"
-    if not isinstance(key, str) or not key.replace("_", "").isalnum():
-        raise ClaimSpecError(f"{p}: claim key must be letters, digits and underscores; got {key!r}")
     if not isinstance(d, dict):
         raise ClaimSpecError(f"{where}: expected a mapping of {', '.join(REQUIRED + OPTIONAL)}")
+    for_each = d.get("for_each")
+    extra: dict[str, Any] = {}
+    if for_each is not None:
+        if not (isinstance(for_each, dict) and len(for_each) == 1):
+            raise ClaimSpecError(f"{where}: for_each is {{<variable>: <list parameter>}}, got {for_each!r}")
+        (var, param), = for_each.items()
+        if param not in params or not params[param].type.startswith("list["):
+            raise ClaimSpecError(f"{where}: for_each needs a list parameter of the chain, got {param!r}"
+                                 f"{_hint(str(param), [k for k, v in params.items() if v.type.startswith('list[')])}")
+        if not isinstance(key, str) or "{" + var + "}" not in key:
+            raise ClaimSpecError(f"{where}: a for_each claim's key must contain {{{var}}}")
+        for_each = (var, param)
+        extra = {var: 0}
+    bare = key.replace("{" + for_each[0] + "}", "") if for_each else key
+    if not isinstance(key, str) or not bare.replace("_", "").isalnum():
+        raise ClaimSpecError(f"{p}: claim key must be letters, digits and underscores; got {key!r}")
     for k in d:
         if k not in REQUIRED + OPTIONAL:
             raise ClaimSpecError(f"{where}: unknown field '{k}'{_hint(k, REQUIRED + OPTIONAL)}; "
@@ -194,7 +231,7 @@ def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: 
     _check_arg(where, name, arg, params)
     _check_ref(where, "paper", d.get("paper"), params)
     try:
-        d["statement"].format(**{k: 0 for k in params})
+        d["statement"].format(**{k: 0 for k in params}, **extra)
     except (KeyError, IndexError, ValueError) as exc:
         raise ClaimSpecError(f"{where}: statement has a placeholder that is not a parameter: {exc}") from None
     kind = d.get("kind", "claim")
@@ -208,7 +245,7 @@ def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: 
         raise ClaimSpecError(f"{where}: headline must be true or false, got {headline!r}")
     return ClaimSpec(chain=chain, key=key, notebook=nb, statement=d["statement"], source=d["source"],
                      rule=MappingProxyType({name: arg}), paper=d.get("paper"), unit=unit, kind=kind,
-                     headline=headline)
+                     headline=headline, for_each=for_each)
 
 
 def _check_ref(where: str, what: str, x: Any, params: Mapping) -> bool:
@@ -258,7 +295,16 @@ def _hint(word: str, options) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def for_notebook(chain: str, notebook: str) -> list[ClaimSpec]:
+def expanded(chain: str, params: Mapping[str, Any] | None = None) -> dict[str, ClaimSpec]:
+    """Every claim ``chain`` must record under ``params`` (default: the smoke profile's), by key;
+    ``for_each`` declarations are expanded."""
+    if params is None:
+        from . import params as params_mod
+        params = params_mod.load(chain, "smoke")
+    return {c.key: c for decl in load(chain).values() for c in decl.expand(params)}
+
+
+def for_notebook(chain: str, notebook: str, params: Mapping[str, Any] | None = None) -> list[ClaimSpec]:
     """The claims that notebook ``notebook`` (a stem or file name) of ``chain`` must record."""
     stem = Path(notebook).stem
-    return [c for c in load(chain).values() if c.notebook == stem] if exists(chain) else []
+    return [c for c in expanded(chain, params).values() if c.notebook == stem] if exists(chain) else []

@@ -41,6 +41,9 @@ def _build() -> argparse.ArgumentParser:
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[],
                    help="override one parameter (repeatable)")
     r.add_argument("--force", action="store_true", help="execute every notebook even if unchanged")
+    r.add_argument("--sweep", metavar="KEY=A..B",
+                   help="run one variant per value, e.g. seed=0..4 or lr=0.1,0.2 (the record is untouched)")
+    r.add_argument("--jobs", type=int, default=1, help="variants of a sweep run at once (threads per job: cores/jobs)")
     r.add_argument("--name", help="name of the variant folder (default: the sorted overrides, e.g. seed=7)")
     r.add_argument("--wait", action="store_true", help="wait for another run of the same folder instead of stopping")
     r.add_argument("--allow-dirty", action="store_true",
@@ -55,6 +58,9 @@ def _build() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     c.add_argument("--chain")
     c.add_argument("--profile", choices=params_mod.PROFILES)
+    c.add_argument("--compare", action="store_true", help="the record and its variants side by side (with --chain)")
+    c.add_argument("--sweep", nargs="?", const="seed", metavar="KEY",
+                   help="each claim's verdict and spread across the variants that sweep KEY (default seed)")
 
     b = sub.add_parser("book", help="run every chain in the full profile and build the HTML book")
     b.add_argument("--force", action="store_true")
@@ -89,6 +95,19 @@ def _cmd_run(a) -> int:
         if key in overrides:
             raise params_mod.ParameterError(f"parameter '{key}' given twice")
         overrides[key] = value
+    if a.sweep:
+        from . import sweep
+        key, values = sweep.parse_sweep(a.sweep)
+        if key in overrides:
+            raise params_mod.ParameterError(f"parameter '{key}' is both swept and set with -p")
+        done = sweep.run_sweep(a.chain, a.profile, key, values, overrides, jobs=a.jobs)
+        bad = [n for n, rc in done if rc != 0]
+        print()
+        print(sweep.stability_table(sweep.stability(a.chain, a.profile, key), key))
+        if bad:
+            print(f"error: {len(bad)} of {len(done)} variants failed: {', '.join(bad)}", file=sys.stderr)
+            return 2
+        return 0
     rep = chains.run(a.chain, a.profile, overrides, force=a.force, allow_dirty=a.allow_dirty, name=a.name,
                      wait=a.wait)
     if rep.run_dir.name != a.profile:
@@ -139,6 +158,17 @@ def _cmd_status(a) -> int:
 def _cmd_claims(a) -> int:
     if a.chain:
         params_mod.spec(a.chain)  # unknown chain -> clear error
+    if a.compare or a.sweep:
+        from . import sweep
+        if not a.chain:
+            raise ReproError("--compare and --sweep need --chain <id>")
+        profile = a.profile or "full"
+        if a.compare:
+            print(sweep.compare_table(a.chain, profile))
+        else:
+            rows = sweep.stability(a.chain, profile, a.sweep)
+            print(json.dumps(rows, indent=2) if a.format == "json" else sweep.stability_table(rows, a.sweep))
+        return 0
     rows = claims_mod.collect(a.chain, a.profile)
     if a.format == "json":
         print(json.dumps(claims_mod.as_json_rows(rows), indent=2))

@@ -144,7 +144,7 @@ def record_problems(chain: str, profile: str = "full") -> list[str]:
             problems.append(f"{chain}/{profile}: claim {key}: claims.json says {ours} ({c.get('verdict')}), "
                             f"the executed notebook {c.get('notebook')} shows otherwise")
     if claimspec.exists(chain):
-        for key in claimspec.load(chain):
+        for key in claimspec.expanded(chain, params_mod.load(chain, profile)):
             if key not in store:
                 problems.append(f"{chain}/{profile}: declared claim {key} was not recorded")
     return problems

@@ -77,3 +77,24 @@ def test_one_headline_per_chain(repo):
     make_chain(repo, "c", {"a": claim_decl(headline=True), "b": claim_decl(headline=True)})
     with pytest.raises(ClaimSpecError, match="only one headline claim per chain, got a, b"):
         claimspec.load("c")
+
+
+def test_for_each_declares_one_claim_per_value(repo):
+    make_chain(repo, "c", {"gain_n{n}": claim_decl(statement="with {n} workers", for_each={"n": "ns"})},
+               parameters={"ns": {"type": "list[int]", "smoke": [8], "full": [8, 16], "doc": "worker counts"}})
+    from repro import params
+    full = claimspec.expanded("c", params.load("c", "full"))
+    assert list(full) == ["gain_n8", "gain_n16"]
+    assert full["gain_n16"].resolve(params.load("c", "full"))["statement"] == "with 16 workers"
+    assert list(claimspec.expanded("c")) == ["gain_n8"]     # smoke
+    assert [c.key for c in claimspec.for_notebook("c", "02_a", params.load("c", "full"))] == ["gain_n8", "gain_n16"]
+
+
+@pytest.mark.parametrize("decl,msg", [
+    (claim_decl(for_each={"n": "tol"}), "for_each needs a list parameter"),
+    (claim_decl(for_each=["n"]), "for_each is"),
+])
+def test_bad_for_each(repo, decl, msg):
+    make_chain(repo, "c", {"k_{n}": decl})
+    with pytest.raises(ClaimSpecError, match=msg):
+        claimspec.load("c")

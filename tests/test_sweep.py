@@ -1,0 +1,34 @@
+"""Seed sweeps and variants side by side, on the two-notebook toy chain."""
+import pytest
+
+from repro import chains, cli, sweep
+from repro.errors import ParameterError
+
+from .test_chains import toy  # noqa: F401
+
+
+@pytest.mark.parametrize("spec,expected", [("seed=0..2", ("seed", ["0", "1", "2"])), ("x=1,3", ("x", ["1", "3"]))])
+def test_parse_sweep(spec, expected):
+    assert sweep.parse_sweep(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["seed", "seed=3..1", "seed=a..b", "x="])
+def test_bad_sweeps(spec):
+    with pytest.raises(ParameterError):
+        sweep.parse_sweep(spec)
+
+
+def test_sweep_stability_and_compare(toy, tmp_path, capsys):  # noqa: F811
+    chains.run("toy", "smoke", log=lambda m: None)                 # the record: x = 1 -> 2, not 4
+    done = sweep.run_sweep("toy", "smoke", "x", ["1", "2", "3"], jobs=2, log=lambda m: None)
+    assert sorted(done) == [("smoke@x=1", 0), ("smoke@x=2", 0), ("smoke@x=3", 0)]
+    rows = sweep.stability("toy", "smoke", "x")
+    assert rows == [{"key": "doubled", "statement": "x is doubled", "n": 3, "reproduced": 1,
+                     "verdicts": {"not reproduced": 2, "reproduced": 1}, "min": 2.0, "median": 4.0, "max": 6.0,
+                     "summary": "reproduced in 1 of 3"}]
+    assert "reproduced in 1 of 3" in sweep.stability_table(rows, "x") and "flips with the x" in sweep.stability_table(rows, "x")
+    table = sweep.compare_table("toy", "smoke")
+    assert table.splitlines()[0].split() == ["claim", "record", "x=1", "x=2", "x=3"]
+    assert "4 yes*" in table and "6 no " in table
+    assert cli.main(["claims", "--chain", "toy", "--profile", "smoke", "--sweep", "x"]) == 0
+    assert "reproduced in 1 of 3" in capsys.readouterr().out
