@@ -72,3 +72,43 @@ def test_data_variance_is_larger_for_skewed_data():
     s = pt.partition_iid(800, 2, rng=2)
     g = [m.loss_grad(x[None], F[i], y[i])[1][0] for i in s]
     assert pt.data_variance(m, x, F, y, s) == pytest.approx(np.sum((g[0] - g[1]) ** 2) / 4)
+
+
+# ------------------------------------------------------------------------------ skew levels
+def test_parse_skew_forms_labels_and_errors():
+    assert pt.parse_skew("iid") == ("iid", {})
+    assert pt.parse_skew("sorted") == ("sorted", {})
+    assert pt.parse_skew("labels:2") == ("label_skew", {"classes_per_worker": 2})
+    assert pt.parse_skew("dirichlet:0.1") == ("dirichlet", {"alpha": 0.1})
+    assert pt.skew_label("labels:1") == "1 label/worker"
+    assert pt.skew_label("dirichlet:0.5") == "Dirichlet α=0.5"
+    for bad in ["IID", "labels:0", "labels:2.5", "labels:", "dirichlet:-1", "dirichlet:inf", "shuffled", 3]:
+        with pytest.raises(ValueError, match="skew"):
+            pt.parse_skew(bad)
+    with pytest.raises(ValueError, match="claim_skew"):
+        pt.check_skews(["iid", "labels:2"], claim_skew="sorted")
+    with pytest.raises(ValueError, match="must include 'iid'"):
+        pt.check_skews(["sorted"], need_iid=True)
+    with pytest.raises(ValueError, match="repeated"):
+        pt.check_skews(["iid", "iid"])
+
+
+def test_partition_sorted_gives_contiguous_label_blocks():
+    y = np.repeat(np.arange(5), 20)
+    shards = pt.partition_sorted(y, 5, 3)
+    assert sorted(np.concatenate(shards).tolist()) == list(range(100))  # a partition
+    assert [len(np.unique(y[s])) for s in shards] == [1] * 5  # one class per worker
+    halves = pt.partition_sorted(y, 10, 3)
+    holders = pt.class_counts(y, halves, 5).astype(bool).sum(axis=0)
+    assert holders.tolist() == [2] * 5  # every class on exactly two workers
+    again = pt.partition_sorted(y, 10, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(halves, again))  # seeded
+    with pytest.raises(ValueError, match="n_workers"):
+        pt.partition_sorted(y, 0, 3)
+
+
+def test_feasible():
+    assert pt.feasible("labels:2", 8, 10) == (True, "")
+    ok, why = pt.feasible("labels:1", 8, 10)
+    assert not ok and "held by nobody" in why
+    assert not pt.feasible("labels:11", 20, 10)[0]

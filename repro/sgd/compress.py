@@ -18,14 +18,16 @@ reconstructs) with the same shape. :meth:`message_bits` gives the size of one en
 * :class:`DeterministicQuantizer` — round to the nearest grid point: the same grid and
   bits, but *biased* (:math:`E[Q(v)] = Q(v) \ne v`), to show why unbiasedness matters.
 
-Wire size of a quantized message: ``d * bits`` plus one 32-bit float for the scale.
+The grid and the rounding are :mod:`repro.quantize` (one scale per row, ``axis=1``, its
+``"offset"`` evaluation); this module adds what the simulator needs around them: the row
+stacking, seeds as well as generators, and the wire size of a message, ``d * bits`` plus one
+32-bit float for the scale.
 """
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 
+from .. import quantize as qz
 from .topology import as_rng
 
 __all__ = ["COMPRESSORS", "Identity", "StochasticQuantizer", "DeterministicQuantizer", "make_compressor"]
@@ -35,7 +37,10 @@ FLOAT_BITS = 32
 
 
 class Identity:
-    """No compression; messages travel as 32-bit floats."""
+    """No compression; messages travel as 32-bit floats.
+
+    Calling it returns a float64 copy of the messages; ``rng`` is ignored.
+    """
 
     bits = FLOAT_BITS
     unbiased = True
@@ -44,7 +49,18 @@ class Identity:
         return np.array(V, dtype=float, copy=True)
 
     def message_bits(self, d: int) -> int:
-        """Bits on the wire for one ``d``-vector."""
+        """Bits on the wire for one ``d``-vector.
+
+        Parameters
+        ----------
+        d : int
+            Coordinates per message.
+
+        Returns
+        -------
+        int
+            ``32 * d``.
+        """
         return FLOAT_BITS * int(d)
 
     def __repr__(self):
@@ -52,14 +68,14 @@ class Identity:
 
 
 class _GridQuantizer:
+    """A ``2**bits``-level grid quantizer of messages, one scale per message (row)."""
+
     unbiased: bool
 
     def __init__(self, bits: int, norm: str = "inf"):
-        if not isinstance(bits, Integral) or isinstance(bits, bool) or not 1 <= bits <= 32:
-            raise ValueError(f"bits must be an integer in [1, 32], got {bits!r}")
-        if norm not in ("inf", "l2"):
+        self.bits = qz.check_bits(bits, max_bits=qz.MAX_GRID_BITS)
+        if norm not in qz.NORMS:
             raise ValueError(f"norm must be 'inf' or 'l2', got {norm!r}")
-        self.bits = int(bits)
         self.norm = norm
         self.levels = 2 ** self.bits  # grid points -s + k * spacing, k = 0 .. levels-1
 
@@ -67,25 +83,30 @@ class _GridQuantizer:
         return f"{type(self).__name__}(bits={self.bits}, norm={self.norm!r})"
 
     def message_bits(self, d: int) -> int:
-        """Bits on the wire for one ``d``-vector: ``d * bits`` + one 32-bit scale."""
+        """Bits on the wire for one ``d``-vector.
+
+        Parameters
+        ----------
+        d : int
+            Coordinates per message.
+
+        Returns
+        -------
+        int
+            ``d * bits`` plus one 32-bit scale.
+        """
         return self.bits * int(d) + FLOAT_BITS
 
-    def _scaled(self, V):
+    def _rows(self, V) -> tuple[np.ndarray, np.ndarray]:
+        """``V`` as float and as an ``(n, d)`` stack of messages."""
         V = np.asarray(V, dtype=float)
         if V.ndim not in (1, 2):
             raise ValueError(f"messages must be a (d,) or (n, d) array, got shape {V.shape}")
-        V2 = np.atleast_2d(V)
-        if self.norm == "inf":
-            s = np.abs(V2).max(axis=1, keepdims=True)
-        else:
-            s = np.linalg.norm(V2, axis=1, keepdims=True)
-        spacing = 2.0 * s / (self.levels - 1)
-        safe = np.where(spacing > 0, spacing, 1.0)
-        u = (V2 + s) / safe                       # position on the grid, in [0, levels-1]
-        return V, s, spacing, np.clip(u, 0.0, self.levels - 1)
+        return V, np.atleast_2d(V)
 
-    def _decode(self, V, s, spacing, k):
-        out = np.where(spacing > 0, -s + k * spacing, 0.0)
+    def _round(self, V, rng) -> np.ndarray:
+        V, rows = self._rows(V)
+        out = qz.quantize(rows, self.bits, rng, norm=self.norm, axis=1, stochastic=self.unbiased, form="offset")
         return out.reshape(V.shape)
 
 
@@ -98,36 +119,73 @@ class StochasticQuantizer(_GridQuantizer):
     norm : {"inf", "l2"}
         The per-message scale ``s``: the largest magnitude (default; smallest variance) or
         the Euclidean norm (QSGD).
+
+    Raises
+    ------
+    ValueError
+        Bad ``bits`` or ``norm``.
     """
 
     unbiased = True
 
     def __call__(self, V, rng) -> np.ndarray:
-        rng = as_rng(rng)
-        V, s, spacing, u = self._scaled(V)
-        lo = np.floor(u)
-        k = lo + (rng.random(u.shape) < (u - lo))
-        return self._decode(V, s, spacing, k)
+        """Quantize the messages ``V`` (``(d,)`` or ``(n, d)``) with ``rng`` (a Generator or a seed)."""
+        return self._round(V, as_rng(rng))
 
     def variance_bound(self, V) -> np.ndarray:
-        """Upper bound ``d * spacing**2 / 4`` on :math:`E\\lVert Q(v)-v\\rVert^2`, per row."""
-        V, s, spacing, _ = self._scaled(V)
-        return (np.atleast_2d(V).shape[1] * spacing[:, 0] ** 2 / 4.0)
+        """Upper bound on :math:`E\\lVert Q(v)-v\\rVert^2` for each message (row) of ``V``.
+
+        Parameters
+        ----------
+        V : array_like, shape (d,) or (n, d)
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            ``d * spacing**2 / 4``.
+        """
+        _, rows = self._rows(V)
+        step = qz.spacing(qz.group_scale(rows, self.norm, axis=1), self.bits)
+        return rows.shape[1] * step[:, 0] ** 2 / 4.0
 
 
 class DeterministicQuantizer(_GridQuantizer):
-    """Round to the nearest of ``2**bits`` levels on ``[-s, s]``: deterministic and biased."""
+    """Round to the nearest of ``2**bits`` levels on ``[-s, s]``: deterministic and biased.
+
+    Parameters
+    ----------
+    bits : int in [1, 32]
+    norm : {"inf", "l2"}
+        The per-message scale, as in :class:`StochasticQuantizer`.
+    """
 
     unbiased = False
 
     def __call__(self, V, rng=None) -> np.ndarray:
-        V, s, spacing, u = self._scaled(V)
-        return self._decode(V, s, spacing, np.rint(u))
+        """Round the messages ``V`` (``(d,)`` or ``(n, d)``); ``rng`` is ignored."""
+        return self._round(V, None)
 
 
 def make_compressor(name: str = "identity", bits: int | None = None, norm: str = "inf"):
-    """A compressor by name: ``"identity"``, ``"stochastic"`` or ``"deterministic"`` (the
-    latter two need ``bits``)."""
+    """A compressor by name.
+
+    Parameters
+    ----------
+    name : {"identity", "none", "stochastic", "deterministic"}
+    bits : int, optional
+        Required for the two quantizers.
+    norm : {"inf", "l2"}
+        Per-message scale of the quantizers.
+
+    Returns
+    -------
+    Identity, StochasticQuantizer or DeterministicQuantizer
+
+    Raises
+    ------
+    ValueError
+        Unknown name, or a quantizer without ``bits``.
+    """
     if name in ("identity", "none"):
         return Identity()
     if name in ("stochastic", "deterministic"):

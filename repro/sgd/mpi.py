@@ -52,8 +52,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ReproError
-from .. import datasets
 from . import asynchronous, models, partition, topology
+from .problem import mnist_problem
 
 __all__ = ["ALGORITHMS", "Config", "MPIRunError", "build_problem", "mixing_for", "run_worker", "mpirun_path",
            "mpirun_command", "launch", "simulate_reference", "under_mpi"]
@@ -123,47 +123,34 @@ class Config:
 
 
 # --------------------------------------------------------------------------- shared set-up
-@dataclass
-class Problem:
-    """The training images of a run (standardized, flattened, float64) and their labels."""
-
-    train_features: np.ndarray
-    train_labels: np.ndarray
-    n_classes: int
-
-    @property
-    def n_train(self) -> int:
-        return int(len(self.train_labels))
-
-    @property
-    def n_features(self) -> int:
-        return int(self.train_features.shape[1])
-
-
 def build_problem(cfg: Config, n_workers: int):
-    """The problem every rank (and the simulator) trains: ``(problem, model, shards, adjacency)``.
+    """The problem every rank (and the simulator) trains.
 
     MNIST test images: a class-stratified subsample of ``n_samples``, of which a fifth is
-    held out (not used here) and the rest standardized — the same split as
-    :func:`repro.sgd.d2.mnist_problem`, built from :mod:`repro.sgd.datasets` directly so
-    that a rank does not import pandas; an iid partition seeded by ``seed``; softmax
-    regression (or a one-hidden-layer MLP of 32 units) and the named graph.
+    held out (not used here) and the rest standardized — :func:`repro.sgd.problem.mnist_problem`,
+    which imports no pandas, so a rank stays light; an iid partition seeded by ``seed``;
+    softmax regression (or a one-hidden-layer MLP of 32 units) and the named graph.
+
+    Parameters
+    ----------
+    cfg : Config
+    n_workers : int
+
+    Returns
+    -------
+    (problem, model, shards, adjacency)
+        A :class:`~repro.sgd.problem.Problem`, the model, one index array per worker, the graph.
+
+    Raises
+    ------
+    MPIRunError
+        Unknown model.
     """
-    images, labels = datasets.load_mnist()
-    rng = np.random.default_rng(cfg.seed)
-    used = np.arange(len(labels))
-    if cfg.n_samples < len(labels):
-        _, used = datasets.holdout_split(labels, cfg.n_samples / len(labels), rng)
-    tr, _ = datasets.holdout_split(labels[used], 0.2, rng)
-    train = used[tr]
-    problem = Problem(datasets.standardize(images[train]).astype(np.float64), labels[train].astype(np.int64),
-                      int(labels.max()) + 1)
-    if cfg.model == "logistic":
-        model = models.LogisticRegression(problem.n_features, problem.n_classes, l2=cfg.l2)
-    elif cfg.model == "mlp":
-        model = models.MLP(problem.n_features, problem.n_classes, n_hidden=32, l2=cfg.l2)
-    else:
+    if cfg.model not in ("logistic", "mlp"):
         raise MPIRunError(f"unknown model {cfg.model!r}; choose 'logistic' or 'mlp'")
+    problem = mnist_problem(cfg.n_samples, 0.2, cfg.seed)
+    kw = {"n_hidden": 32} if cfg.model == "mlp" else {}
+    model = models.make_model(cfg.model, problem.n_features, problem.n_classes, l2=cfg.l2, **kw)
     shards = partition.partition_iid(problem.n_train, n_workers, np.random.default_rng([cfg.seed, 1]))
     adjacency = asynchronous.graph(cfg.graph, n_workers)
     return problem, model, shards, adjacency

@@ -10,7 +10,13 @@ data set. Three schemes:
   access to a subset of the labels");
 * :func:`partition_dirichlet` — for every class, the shares of the workers are drawn from
   Dirichlet(α·1) (Hsu, Qi & Brown 2019, arXiv:1909.06335): α → ∞ is iid, α → 0 gives each
-  class to a single worker, so α sweeps ζ².
+  class to a single worker, so α sweeps ζ²;
+* :func:`partition_sorted` — the D² paper's *unshuffled* data: sorted by label and cut into
+  contiguous blocks.
+
+Skew levels written as strings (``"iid"``, ``"sorted"``, ``"labels:2"``, ``"dirichlet:0.1"``)
+name one of these with its argument: :func:`parse_skew`, :func:`skew_label`,
+:func:`check_skews`, :func:`feasible`, :func:`make_partition`.
 
 :func:`data_variance` measures ζ² at a given model ``x`` as the spread of the workers'
 full local gradients around the global one,
@@ -20,6 +26,7 @@ full local gradients around the global one,
 """
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,7 +34,8 @@ import numpy as np
 from .topology import as_rng
 
 __all__ = ["PARTITIONS", "partition_iid", "partition_label_skew", "partition_dirichlet", "partition",
-           "class_counts", "data_variance"]
+           "class_counts", "data_variance", "partition_sorted", "parse_skew", "skew_label", "check_skews",
+           "feasible", "make_partition"]
 
 PARTITIONS = ("iid", "label_skew", "dirichlet")
 
@@ -169,3 +177,188 @@ def data_variance(model, x, features, labels, shards) -> float:
     grads = np.stack([model.loss_grad(x, f[s], y[s])[1][0] for s in shards])
     dev = grads - grads.mean(axis=0)
     return float(np.mean(np.einsum("ij,ij->i", dev, dev)))
+
+
+# -------------------------------------------------------------------------------- skew levels
+def partition_sorted(labels, n_workers: int, rng) -> list[np.ndarray]:
+    """The D² paper's *unshuffled* data: samples sorted by label, dealt out in contiguous blocks.
+
+    The classes are put in a random order (from ``rng``), the samples of each class are
+    shuffled, and the resulting label-sorted sequence is cut into ``n_workers`` near-equal
+    contiguous blocks. Every class sits on as few workers as its size allows; with ``C``
+    classes a worker holds about ``C / n_workers`` of them (at least one, and two where a
+    block straddles a class boundary).
+
+    Parameters
+    ----------
+    labels : (N,) integer array
+    n_workers : int in [1, N]
+    rng : int or numpy.random.Generator
+
+    Returns
+    -------
+    list of sorted index arrays, one per worker
+
+    Raises
+    ------
+    ValueError
+        ``labels`` is not a 1-D integer array or ``n_workers`` is out of range.
+    """
+    y = np.asarray(labels)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got dtype {y.dtype} and shape {y.shape}")
+    if not isinstance(n_workers, Integral) or isinstance(n_workers, bool) or not 1 <= n_workers <= len(y):
+        raise ValueError(f"n_workers must be an integer in [1, {len(y)}], got {n_workers!r}")
+    rng = as_rng(rng)
+    order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in rng.permutation(np.unique(y))])
+    return [np.sort(b) for b in np.array_split(order, int(n_workers))]
+
+
+def parse_skew(spec: str) -> tuple[str, dict]:
+    """Read a skew level.
+
+    Parameters
+    ----------
+    spec : str
+        ``"iid"``, ``"sorted"`` (:func:`partition_sorted`), ``"labels:K"`` (every worker
+        holds K classes) or ``"dirichlet:A"`` (per-class shares from Dirichlet(A)).
+
+    Returns
+    -------
+    (kind, kwargs)
+        The :func:`partition` name (or ``"sorted"``) and its keyword arguments.
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming the allowed forms.
+    """
+    forms = "'iid', 'sorted', 'labels:K' (K a positive integer) or 'dirichlet:A' (A a positive number)"
+    if not isinstance(spec, str):
+        raise ValueError(f"a skew level is a string, {forms}; got {spec!r}")
+    s = spec.strip()
+    if s in ("iid", "sorted"):
+        return s, {}
+    kind, sep, arg = s.partition(":")
+    if sep and kind == "labels":
+        try:
+            k = int(arg)
+        except ValueError:
+            k = 0
+        if k >= 1 and str(k) == arg.strip():
+            return "label_skew", {"classes_per_worker": k}
+    if sep and kind == "dirichlet":
+        try:
+            a = float(arg)
+        except ValueError:
+            a = -1.0
+        if a > 0 and math.isfinite(a):
+            return "dirichlet", {"alpha": a}
+    raise ValueError(f"unknown skew level {spec!r}; use {forms}")
+
+
+def skew_label(spec: str) -> str:
+    """A short human label of a skew level (see :func:`parse_skew`).
+
+    Parameters
+    ----------
+    spec : str
+
+    Returns
+    -------
+    str
+        ``iid``, ``sorted (unshuffled)``, ``2 labels/worker`` or ``Dirichlet α=0.1``.
+    """
+    kind, kw = parse_skew(spec)
+    if kind == "iid":
+        return "iid"
+    if kind == "sorted":
+        return "sorted (unshuffled)"
+    if kind == "label_skew":
+        k = kw["classes_per_worker"]
+        return f"{k} label{'s' if k > 1 else ''}/worker"
+    return f"Dirichlet α={kw['alpha']:g}"
+
+
+def check_skews(skews, claim_skew: str | None = None, need_iid: bool = False) -> list[str]:
+    """Check a list of skew levels.
+
+    Parameters
+    ----------
+    skews : iterable of str
+        Each a skew level (:func:`parse_skew`), none repeated.
+    claim_skew : str, optional
+        Must be one of them.
+    need_iid : bool
+        ``"iid"`` must be one of them.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong.
+    """
+    skews = list(skews)
+    if not skews:
+        raise ValueError("give at least one skew level")
+    for s in skews:
+        parse_skew(s)
+    if len(set(skews)) != len(skews):
+        raise ValueError(f"skew levels are repeated: {skews}")
+    if claim_skew is not None and claim_skew not in skews:
+        raise ValueError(f"claim_skew {claim_skew!r} is not one of the skew levels {skews}")
+    if need_iid and "iid" not in skews:
+        raise ValueError(f"the skew levels {skews} must include 'iid' (the iid claims compare on it)")
+    return skews
+
+
+def feasible(spec: str, n_workers: int, n_classes: int) -> tuple[bool, str]:
+    """Whether skew level ``spec`` can split ``n_classes`` classes over ``n_workers`` workers.
+
+    ``labels:K`` needs ``K <= n_classes`` and ``n_workers * K >= n_classes`` (every class
+    held by some worker); the other levels always can.
+
+    Parameters
+    ----------
+    spec : str
+    n_workers, n_classes : int
+
+    Returns
+    -------
+    (ok, reason) : (bool, str)
+    """
+    kind, kw = parse_skew(spec)
+    if kind == "label_skew":
+        k = kw["classes_per_worker"]
+        if k > n_classes:
+            return False, f"{k} labels per worker but only {n_classes} classes"
+        if n_workers * k < n_classes:
+            return False, f"{n_workers} workers x {k} labels < {n_classes} classes: some class would be held by nobody"
+    return True, ""
+
+
+def make_partition(labels, n_workers: int, spec: str, rng, min_size: int = 1) -> list[np.ndarray]:
+    """The shards of one skew level (see :func:`parse_skew`).
+
+    Parameters
+    ----------
+    labels : (N,) integer array
+    n_workers : int
+    spec : str
+    rng : int or numpy.random.Generator
+    min_size : int
+        Dirichlet draws leaving a worker with fewer samples are redrawn.
+
+    Returns
+    -------
+    list of index arrays, one per worker
+    """
+    kind, kw = parse_skew(spec)
+    if kind == "sorted":
+        return partition_sorted(labels, n_workers, rng)
+    if kind == "dirichlet":
+        kw = dict(kw, min_size=min_size)
+    return partition(kind, labels, n_workers, rng, **kw)

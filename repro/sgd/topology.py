@@ -38,6 +38,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..datasets import as_rng  # re-exported: every random choice in repro.sgd is seeded
+
 __all__ = [
     "TOPOLOGIES", "ring", "torus", "complete", "random_regular", "erdos_renyi", "graph",
     "is_connected", "degrees", "mixing_matrix", "MixingInfo", "check_mixing", "fix_for_d2",
@@ -45,18 +47,6 @@ __all__ = [
 ]
 
 TOPOLOGIES = ("ring", "torus", "complete", "random_regular", "erdos_renyi")
-
-
-def as_rng(rng_or_seed) -> np.random.Generator:
-    """A :class:`numpy.random.Generator` from a Generator or an integer seed.
-
-    ``None`` is refused: every random choice in :mod:`repro.sgd` must be seeded.
-    """
-    if isinstance(rng_or_seed, np.random.Generator):
-        return rng_or_seed
-    if isinstance(rng_or_seed, Integral) and not isinstance(rng_or_seed, bool):
-        return np.random.default_rng(int(rng_or_seed))
-    raise ValueError(f"rng must be a numpy.random.Generator or an integer seed, got {rng_or_seed!r}")
 
 
 def _check_n(n, minimum: int = 2, name: str = "n_workers") -> int:

@@ -1,4 +1,4 @@
-"""The real multi-process backend (repro.sgd.mpi): 4 MPI processes on localhost.
+"""The multi-process backend (repro.sgd.mpi): its pure parts, then 4 MPI processes on localhost.
 
 Every run goes through ``mpirun`` under a hard timeout (``mpi.launch(..., timeout_s=...)`` or
 ``subprocess.run(..., timeout=...)``), so a hang fails the test instead of blocking CI.
@@ -13,16 +13,43 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("mpi4py")
+from repro.sgd import asynchronous as A, mpi  # (the pure tests below need no mpi4py)
 
-from repro.sgd import asynchronous as A, mpi  # noqa: E402
 
+# ----------------------------------------------------------------------------- MPI, no processes
+def test_mpi_config_checks_and_round_trips():
+    from repro.sgd import launch
+    cfg = mpi.Config(algo="d2", steps=7, lr=0.05, slow_rank=1, slow_sleep_s=0.5)
+    args = launch.parser().parse_args(["--workers", "4"] + cfg.to_args())
+    assert mpi.Config(**{k: getattr(args, k) for k in vars(cfg)}) == cfg
+    with pytest.raises(mpi.MPIRunError, match="unknown algorithm"):
+        mpi.Config(algo="hogwild").check()
+    with pytest.raises(mpi.MPIRunError, match="at least 2 workers"):
+        mpi.Config().check(1)
+    with pytest.raises(mpi.MPIRunError, match="no single-process reference"):
+        mpi.simulate_reference(mpi.Config(algo="adpsgd"), 4)
+
+
+def test_mpirun_command_and_failure_messages():
+    cmd = mpi.mpirun_command(mpi.Config(algo="dpsgd"), 4, hostfile="hosts.txt")
+    assert cmd[1:3] == ["-n", "4"] and "--hostfile" in cmd and "--oversubscribe" in cmd
+    assert cmd[cmd.index("--prefix") + 1] == sys.prefix
+    assert "--prefix" not in mpi.mpirun_command(mpi.Config(), 4)
+    assert ("--allow-run-as-root" in cmd) == (os.geteuid() == 0)
+    assert cmd[cmd.index("-m") + 1] == "repro.sgd.launch"
+    msg = mpi._explain("prterun noticed that process rank 2 with PID 3298 on node vm exited on\nsignal 9 (Killed).", 137)
+    assert "rank 2" in msg and "signal 9" in msg
+    assert mpi._explain("error: rank 0: no model at step 3 from rank(s) [1] within 2 s", 3).startswith("rank 0:")
+
+
+processes = pytest.mark.usefixtures("_mpirun_available")  # real mpirun processes: need mpi4py and mpirun
 N = 4
 HARD = 90  # seconds: no multi-process test may take longer
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def _mpirun_available():
+    pytest.importorskip("mpi4py")
     try:
         mpi.mpirun_path()
     except mpi.MPIRunError as exc:  # pragma: no cover - the wheel is a pinned dependency
@@ -40,6 +67,7 @@ def _check_trained(r, steps):
     assert r["models"].shape[0] == N and np.all(np.isfinite(r["models"]))
 
 
+@processes
 def test_dpsgd_processes_train_reach_consensus_and_equal_the_simulator():
     cfg = mpi.Config(algo="dpsgd", steps=250, batch_size=16, lr=0.1, seed=3)
     r = mpi.launch(cfg, N, timeout_s=HARD)
@@ -56,6 +84,7 @@ def test_dpsgd_processes_train_reach_consensus_and_equal_the_simulator():
     np.testing.assert_allclose(h.final_X, ref, rtol=0, atol=1e-12)
 
 
+@processes
 def test_adpsgd_processes_train_and_reach_consensus():
     r = mpi.launch(mpi.Config(algo="adpsgd", steps=250, batch_size=16, lr=0.1), N, timeout_s=HARD)
     _check_trained(r, 250)
@@ -63,6 +92,7 @@ def test_adpsgd_processes_train_and_reach_consensus():
     assert min(r["grads_per_rank"]) > 0
 
 
+@processes
 @pytest.mark.parametrize("algo", ["d2", "allreduce"])
 def test_synchronous_processes_equal_the_simulator(algo):
     cfg = mpi.Config(algo=algo, steps=80, batch_size=16, lr=0.1, seed=1)
@@ -70,6 +100,7 @@ def test_synchronous_processes_equal_the_simulator(algo):
     np.testing.assert_allclose(r["models"], mpi.simulate_reference(cfg, N), rtol=0, atol=1e-10)
 
 
+@processes
 def test_a_slow_process_holds_up_dpsgd_but_not_adpsgd():
     steps, sleep = 150, 0.03
     slow = dict(steps=steps, batch_size=16, slow_rank=1, slow_sleep_s=sleep)
@@ -88,6 +119,7 @@ def test_a_slow_process_holds_up_dpsgd_but_not_adpsgd():
     assert elapsed < HARD
 
 
+@processes
 def test_a_killed_process_stops_the_run_with_its_rank():
     t0 = time.monotonic()
     with pytest.raises(mpi.MPIRunError, match=r"rank 2 died .*signal 9"):
@@ -95,6 +127,7 @@ def test_a_killed_process_stops_the_run_with_its_rank():
     assert time.monotonic() - t0 < 45
 
 
+@processes
 def test_a_silent_process_is_named_after_the_timeout():
     t0 = time.monotonic()
     with pytest.raises(mpi.MPIRunError, match=r"from rank\(s\) \[1\] within 2 s"):
@@ -103,6 +136,7 @@ def test_a_silent_process_is_named_after_the_timeout():
     assert time.monotonic() - t0 < 30
 
 
+@processes
 def test_launch_hard_timeout_kills_the_job():
     t0 = time.monotonic()
     with pytest.raises(mpi.MPIRunError, match="did not finish within 3 s"):
@@ -111,6 +145,7 @@ def test_launch_hard_timeout_kills_the_job():
     assert time.monotonic() - t0 < 15
 
 
+@processes
 def test_command_line_starts_mpirun_and_reports_failures():
     cmd = [sys.executable, "-m", "repro.sgd.launch", "--algo", "adpsgd", "--workers", str(N), "--steps", "50", "--json"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=HARD, env=_env())
@@ -124,6 +159,7 @@ def test_command_line_starts_mpirun_and_reports_failures():
     assert "rank 3 died" in p.stderr
 
 
+@processes
 def test_runs_as_a_worker_under_mpirun():
     cmd = mpi.mpirun_command(mpi.Config(algo="d2", steps=30), 2)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=HARD, env=_env())

@@ -1,8 +1,10 @@
-r"""The experiments of the ``adpsgd`` chain: AD-PSGD against AllReduce-SGD and synchronous
-D-PSGD in simulated wall-clock time (Lian, Zhang, Zhang & Liu 2018, arXiv:1710.06952).
+r"""The ``adpsgd`` chain: AD-PSGD against AllReduce-SGD and synchronous D-PSGD in simulated
+wall-clock time (Lian, Zhang, Zhang & Liu 2018, arXiv:1710.06952).
 
-Everything runs on the event-driven simulator :mod:`repro.sgd.asynchronous`:
+Everything but ``05_processes`` runs on the event-driven simulator :mod:`repro.sgd.asynchronous`:
 
+* :func:`setup` — what the notebooks share: MNIST and the model, the networks, compute models
+  and graphs, the named seeds, BLAS threads (:func:`check_settings` first);
 * :func:`networks` and :func:`compute_models` — the settings, built from the chain's
   parameters: a fast and a slow (shared) network, and homogeneous workers, one ``k`` times
   slower straggler, or random transient slow-downs;
@@ -12,30 +14,171 @@ Everything runs on the event-driven simulator :mod:`repro.sgd.asynchronous`:
 * :func:`epoch_gap` — how far AD-PSGD's loss-per-epoch curve is from AllReduce-SGD's;
 * :func:`time_ratios`, :func:`straggler_growth` — time per epoch of the synchronous
   algorithms over AD-PSGD's;
-* :func:`speedup_runs`, :func:`scaling_slope` — time to a target loss against the number of
-  workers, relative to sequential SGD.
+* :func:`speedup_runs`, :func:`speedup_table`, :func:`scaling_slope` — time to a target loss
+  against the number of workers, relative to sequential SGD.
 
 Seeds: within a seed every algorithm starts from the same model and every worker draws the
 same minibatch stream (:class:`~repro.sgd.asynchronous.WorkerSampler`); only the order in
 which AD-PSGD applies them depends on the timing.
+
+Example
+-------
+>>> from repro import params
+>>> from repro.papers import adpsgd
+>>> S = adpsgd.setup(params.load("adpsgd", "smoke"))
+>>> S.seeds.runs, sorted(S.nets), S.graphs
+([0], ['fast', 'slow'], {'dpsgd': 'ring', 'adpsgd': 'bipartite'})
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import cached_property
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import asynchronous, network as network_mod, partition
+from ..sgd import asynchronous, models, network as network_mod, partition
+from ..sgd.problem import Problem, mnist_problem
+from .d2 import to_arrays
 
-__all__ = ["ALGORITHMS", "ALGORITHM_LABELS", "check_settings", "networks", "compute_models", "shards_for", "run_grid", "epoch_gap",
-           "time_ratios", "straggler_growth", "speedup_runs", "speedup_table", "scaling_slope", "to_arrays"]
+__all__ = ["ALGORITHMS", "ALGORITHM_LABELS", "COLORS", "Seeds", "Setup", "setup", "check_settings", "networks",
+           "compute_models", "shards_for", "run_grid", "epoch_gap", "time_ratios", "straggler_growth",
+           "speedup_runs", "speedup_table", "scaling_slope", "to_arrays"]
 
 ALGORITHMS = ("allreduce", "dpsgd", "adpsgd")
 ALGORITHM_LABELS = {"allreduce": "AllReduce-SGD", "dpsgd": "D-PSGD (synchronous)", "adpsgd": "AD-PSGD",
                     "sgd": "sequential SGD"}
-COMPUTE_MODELS = ("homogeneous", "straggler", "random")
+
+
+COLORS = {"allreduce": "k", "dpsgd": "C3", "adpsgd": "C0", "sgd": "grey"}
+
+
+# ------------------------------------------------------------------------------ the set-up
+@dataclass(frozen=True)
+class Seeds:
+    """The chain's seeds, each named after what it fixes (today all derive from ``seed``).
+
+    Attributes
+    ----------
+    data : int
+        The MNIST subsample and the held-out split (``seed``).
+    shards : int
+        The partition shown in ``01_data`` (``seed``: the first run's).
+    compute_draws : int
+        The compute-time draws of the histogram in ``01_data`` (``seed``).
+    runs : list of int
+        One per repeat: partition, initial model, minibatches, compute times
+        (``seed, ..., seed + n_seeds - 1``).
+    figure : int
+        The run whose curves ``04_speedup`` draws (``seed``).
+    processes : int
+        The MPI runs of ``05_processes`` (``seed``).
+    """
+
+    data: int
+    shards: int
+    compute_draws: int
+    runs: list
+    figure: int
+    processes: int
+
+
+@dataclass
+class Setup:
+    """What the notebooks of the ``adpsgd`` chain share (see :func:`setup`).
+
+    Attributes
+    ----------
+    params : repro.params.Params
+    seeds : Seeds
+    threads : int
+        BLAS threads in use.
+    nets : dict
+        ``{"fast", "slow"}`` networks (:func:`networks`).
+    computes : dict
+        ``{"homogeneous", "straggler", "random"}`` compute models (:func:`compute_models`).
+    graphs : dict
+        Graph name of each decentralized algorithm.
+    problem : repro.sgd.problem.Problem
+        MNIST, split and standardized (loaded on first use).
+    model : repro.sgd.models.LogisticRegression
+    """
+
+    params: Any
+    seeds: Seeds
+    threads: int
+    nets: dict
+    computes: dict
+    graphs: dict
+
+    @cached_property
+    def problem(self) -> Problem:
+        """The MNIST problem (loaded on first use)."""
+        P = self.params
+        return mnist_problem(P.n_samples, P.test_fraction, self.seeds.data)
+
+    @cached_property
+    def model(self) -> models.LogisticRegression:
+        """Softmax regression on :attr:`problem`'s pixels."""
+        return models.LogisticRegression(self.problem.n_features, self.problem.n_classes, l2=self.params.l2)
+
+    def mpi_config(self, algo: str, slow: bool):
+        """The :class:`repro.sgd.mpi.Config` of one run of ``05_processes``.
+
+        Parameters
+        ----------
+        algo : {"allreduce", "dpsgd", "adpsgd"}
+        slow : bool
+            Whether rank 1 sleeps ``mpi_slow_sleep_s`` per gradient.
+
+        Returns
+        -------
+        repro.sgd.mpi.Config
+            The smoke-sized problem (2,000 images, minibatches of 16) on a ring.
+        """
+        from ..sgd import mpi
+
+        P = self.params
+        return mpi.Config(algo=algo, steps=P.mpi_steps, batch_size=16, lr=P.lr, seed=self.seeds.processes,
+                          n_samples=2000, graph="ring", l2=P.l2, slow_rank=1 if slow else -1,
+                          slow_sleep_s=P.mpi_slow_sleep_s if slow else 0.0, comm_timeout_s=60.0)
+
+
+def setup(params, run=None) -> Setup:
+    """Check the chain's settings and read its parameters once.
+
+    Parameters
+    ----------
+    params : repro.params.Params
+        The run's parameters (``run.params``).
+    run : repro.chains.RunContext, optional
+        The notebook's run (unused; accepted so that every chain's ``setup`` reads alike).
+
+    Returns
+    -------
+    Setup
+
+    Raises
+    ------
+    repro.errors.ParameterError
+        The settings cannot run (see :func:`check_settings`).
+    """
+    from threadpoolctl import threadpool_limits
+
+    P = params
+    check_settings(P.n_workers, P.speedup_workers, P.adpsgd_graph, P.dpsgd_graph, P.target_epochs, P.speedup_epochs)
+    threadpool_limits(limits=int(P.threads), user_api="blas")
+    # today's values, written once: everything from `seed`; repeats seed ... seed + n_seeds - 1
+    seeds = Seeds(data=P.seed, shards=P.seed, compute_draws=P.seed, runs=list(range(P.seed, P.seed + P.n_seeds)),
+                  figure=P.seed, processes=P.seed)
+    return Setup(params=P, seeds=seeds, threads=int(P.threads),
+                 nets=networks(P.fast_latency_s, P.fast_bandwidth_bps, P.slow_latency_s, P.slow_bandwidth_bps),
+                 computes=compute_models(P.compute_s, P.jitter, P.straggler_factor, P.slowdown_prob,
+                                         P.slowdown_factor),
+                 graphs={"dpsgd": P.dpsgd_graph, "adpsgd": P.adpsgd_graph})
 
 
 def check_settings(n_workers: int, speedup_workers, adpsgd_graph: str, dpsgd_graph: str, target_epochs: float,
@@ -101,7 +244,7 @@ def run_grid(problem, model, *, n_workers: int, nets: dict, computes: dict, seed
 
     Parameters
     ----------
-    problem : :class:`repro.sgd.d2.Problem`
+    problem : repro.sgd.problem.Problem
     model : a :mod:`repro.sgd.models` model
     nets : dict name -> Network (see :func:`networks`)
     computes : dict name -> ComputeTimes (see :func:`compute_models`)
@@ -150,13 +293,6 @@ def run_grid(problem, model, *, n_workers: int, nets: dict, computes: dict, seed
     head = ["network", "compute", "algorithm", "seed"]
     c = pd.concat(curves, ignore_index=True)
     return c[head + [k for k in c.columns if k not in head]], pd.DataFrame(finals)
-
-
-def to_arrays(table: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Columns as numpy arrays (text as fixed-width strings) for ``numpy.savez`` without pickle."""
-    numeric = pd.api.types.is_numeric_dtype
-    return {c: (table[c].to_numpy() if numeric(table[c]) else np.array(table[c].astype(str).tolist(), dtype=str))
-            for c in table.columns}
 
 
 # ----------------------------------------------------------------------------- the numbers

@@ -1,15 +1,13 @@
-"""The event-driven simulator (repro.sgd.asynchronous), the adpsgd chain's experiment
-functions (repro.sgd.adpsgd) and the pure parts of the MPI backend (no processes here; see
-test_adpsgd_mpi.py)."""
+"""The event-driven simulator (repro.sgd.asynchronous): compute times, samplers, graphs, the
+synchronous algorithms and AD-PSGD in simulated time."""
 import math
-import os
-import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from repro.sgd import adpsgd, algorithms, asynchronous as A, d2, models, mpi, network, partition, topology
+from repro.sgd import algorithms, asynchronous as A, models, network, partition, topology
+from repro.sgd.problem import mnist_problem
+
 
 FREE = network.Network(0.0, 1e30)   # communication costs nothing
 SLOW = network.Network(1e-3, 5e7)
@@ -200,13 +198,13 @@ def test_simulate_rejects_bad_input(blobs):
 
 @pytest.fixture(scope="module")
 def mnist_small():
-    problem = d2.mnist_problem(1200, 0.2, 0)
-    return problem, d2.build_model("logistic", problem.n_features, 10, l2=1e-4)
+    problem = mnist_problem(1200, 0.2, 0)
+    return problem, models.LogisticRegression(problem.n_features, 10, l2=1e-4)
 
 
 def test_adpsgd_matches_allreduce_per_epoch_on_mnist(mnist_small):
     problem, model = mnist_small
-    shards = adpsgd.shards_for(problem, 8, 0)
+    shards = partition.partition_iid(problem.n_train, 8, np.random.default_rng([0, 8]))
     kw = dict(epochs=2, batch_size=16, lr=0.1, seed=0, compute=A.homogeneous(0.005, 0.1), network=SLOW,
               evals_per_epoch=4)
     ar = A.simulate("allreduce", model, problem.train_features, problem.train_labels, shards, **kw)
@@ -216,102 +214,3 @@ def test_adpsgd_matches_allreduce_per_epoch_on_mnist(mnist_small):
     gap = np.abs(A.interp_loss(ad, at=e) - A.interp_loss(ar, at=e)) / A.interp_loss(ar, at=e)
     assert gap.max() < 0.1
     assert ad.time_per_epoch < ar.time_per_epoch
-
-
-# ----------------------------------------------------------------------------- chain numbers
-def _fake_curves():
-    rows = []
-    for alg, scale in (("allreduce", 1.0), ("adpsgd", 1.02)):
-        e = np.linspace(0, 4, 9)
-        rows.append(pd.DataFrame({"epoch": e, "time": e * (2.0 if alg == "allreduce" else 1.0),
-                                  "train_loss": scale / (1 + e)}).assign(network="slow", compute="homogeneous",
-                                                                         algorithm=alg, seed=0))
-    return pd.concat(rows, ignore_index=True)
-
-
-def test_epoch_gap_golden():
-    g = adpsgd.epoch_gap(_fake_curves())
-    assert len(g) == 1
-    assert g.gap.iloc[0] == pytest.approx(0.02, abs=1e-12)
-    with pytest.raises(ValueError, match="both needed"):
-        adpsgd.epoch_gap(_fake_curves().query("algorithm == 'allreduce'"))
-
-
-def test_time_ratios_and_straggler_growth_golden():
-    finals = pd.DataFrame({"network": ["fast"] * 4, "compute": ["homogeneous"] * 2 + ["straggler"] * 2,
-                           "algorithm": ["allreduce", "adpsgd"] * 2, "seed": 0,
-                           "time_per_epoch": [1.2, 1.0, 9.0, 1.1]})
-    r = adpsgd.time_ratios(finals).set_index(["compute", "algorithm"]).ratio
-    assert r[("homogeneous", "allreduce")] == pytest.approx(1.2)
-    assert r[("straggler", "adpsgd")] == pytest.approx(1.0)
-    s = adpsgd.straggler_growth(finals, "fast")
-    assert s["growth"] == pytest.approx((9.0 / 1.1) / 1.2)
-    with pytest.raises(ValueError, match="needed"):
-        adpsgd.straggler_growth(finals, "slow")
-
-
-def test_speedup_table_and_slope_golden():
-    e = np.linspace(0, 8, 17)
-    loss = 1 / (1 + e)
-    rows = [pd.DataFrame({"epoch": e, "time": e * 1.0, "train_loss": loss}).assign(algorithm="sgd", n_workers=1, seed=0)]
-    for n in (2, 4, 8):
-        rows.append(pd.DataFrame({"epoch": e, "time": e / n, "train_loss": loss}).assign(algorithm="adpsgd", n_workers=n, seed=0))
-    t = adpsgd.speedup_table(pd.concat(rows, ignore_index=True), target_epochs=4)
-    np.testing.assert_allclose(t.speedup, [2, 4, 8])
-    assert adpsgd.scaling_slope(t.n_workers, t.speedup) == pytest.approx(1.0)
-    assert math.isnan(adpsgd.scaling_slope([2, 4], [2.0, 0.0]))
-    with pytest.raises(ValueError, match="beyond"):
-        adpsgd.speedup_table(pd.concat(rows, ignore_index=True), target_epochs=9)
-
-
-def test_run_grid_small(mnist_small):
-    problem, model = mnist_small
-    nets = adpsgd.networks(1e-5, 1e10, 1e-3, 5e7)
-    comps = adpsgd.compute_models(0.005, 0.1, 10, 0.05, 10)
-    curves, finals = adpsgd.run_grid(problem, model, n_workers=4, nets={"slow": nets["slow"]},
-                                     computes={"straggler": comps["straggler"]}, seeds=[0], epochs=1, batch_size=16,
-                                     lr=0.1, graphs={"dpsgd": "ring", "adpsgd": "bipartite"}, evals_per_epoch=2)
-    assert set(finals.algorithm) == set(adpsgd.ALGORITHMS) and len(finals) == 3
-    assert (finals.epoch >= 1).all() and not finals.diverged.any()
-    r = adpsgd.time_ratios(finals).set_index("algorithm").ratio
-    assert r["allreduce"] > 3 and r["dpsgd"] > 3
-    with pytest.raises(ValueError, match="no graph"):
-        adpsgd.run_grid(problem, model, n_workers=4, nets=nets, computes=comps, seeds=[0], epochs=1, batch_size=16,
-                        lr=0.1, graphs={})
-
-
-# ----------------------------------------------------------------------------- MPI, no processes
-def test_mpi_config_checks_and_round_trips():
-    from repro.sgd import launch
-    cfg = mpi.Config(algo="d2", steps=7, lr=0.05, slow_rank=1, slow_sleep_s=0.5)
-    args = launch.parser().parse_args(["--workers", "4"] + cfg.to_args())
-    assert mpi.Config(**{k: getattr(args, k) for k in vars(cfg)}) == cfg
-    with pytest.raises(mpi.MPIRunError, match="unknown algorithm"):
-        mpi.Config(algo="hogwild").check()
-    with pytest.raises(mpi.MPIRunError, match="at least 2 workers"):
-        mpi.Config().check(1)
-    with pytest.raises(mpi.MPIRunError, match="no single-process reference"):
-        mpi.simulate_reference(mpi.Config(algo="adpsgd"), 4)
-
-
-def test_mpirun_command_and_failure_messages():
-    cmd = mpi.mpirun_command(mpi.Config(algo="dpsgd"), 4, hostfile="hosts.txt")
-    assert cmd[1:3] == ["-n", "4"] and "--hostfile" in cmd and "--oversubscribe" in cmd
-    assert cmd[cmd.index("--prefix") + 1] == sys.prefix
-    assert "--prefix" not in mpi.mpirun_command(mpi.Config(), 4)
-    assert ("--allow-run-as-root" in cmd) == (os.geteuid() == 0)
-    assert cmd[cmd.index("-m") + 1] == "repro.sgd.launch"
-    msg = mpi._explain("prterun noticed that process rank 2 with PID 3298 on node vm exited on\nsignal 9 (Killed).", 137)
-    assert "rank 2" in msg and "signal 9" in msg
-    assert mpi._explain("error: rank 0: no model at step 3 from rank(s) [1] within 2 s", 3).startswith("rank 0:")
-
-
-def test_check_settings_names_the_parameter():
-    from repro.errors import ParameterError
-    adpsgd.check_settings(16, [8, 16, 32, 64], "bipartite", "ring", 8, 12)
-    with pytest.raises(ParameterError, match="n_workers=7"):
-        adpsgd.check_settings(7, [8], "bipartite", "ring", 8, 12)
-    with pytest.raises(ParameterError, match="speedup_workers=6"):
-        adpsgd.check_settings(8, [6], "torus", "ring", 8, 12)   # a 2 x 3 torus has an odd cycle
-    with pytest.raises(ParameterError, match="target_epochs"):
-        adpsgd.check_settings(8, [8], "bipartite", "ring", 13, 12)

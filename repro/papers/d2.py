@@ -1,260 +1,168 @@
-r"""The experiments of the ``d2`` chain: D-PSGD against D² over label-skewed data
-(Tang, Lian, Yan, Zhang & Liu 2018, arXiv:1803.07068).
+r"""The ``d2`` chain: D-PSGD against D² over label-skewed data (Tang, Lian, Yan, Zhang & Liu 2018,
+arXiv:1803.07068).
 
 The chain trains one model with three synchronous algorithms of :mod:`repro.sgd.algorithms`
 — centralized minibatch SGD (``allreduce``), D-PSGD (``dpsgd``) and D² (``d2``) — on the
-same partitions of a real data set, for several worker counts, several levels of skew and
-several seeds, and compares their training loss and held-out accuracy after the same number
-of epochs. Everything the notebooks need that is longer than a few lines lives here:
+same partitions of MNIST, for several worker counts, several levels of skew
+(:func:`repro.sgd.partition.parse_skew`) and several seeds, and compares their training loss
+and held-out accuracy after the same number of epochs.
 
-* :func:`mnist_problem` — the MNIST test set split into training and held-out images,
-  standardized (a :class:`Problem`);
-* :func:`parse_skew`, :func:`skew_label`, :func:`feasible`, :func:`make_partition` — skew
-  levels written as strings (``"iid"``, ``"sorted"``, ``"labels:2"``, ``"dirichlet:0.1"``);
-  ``"sorted"`` is the paper's *unshuffled* case (:func:`partition_sorted`);
+* :func:`setup` — what the notebooks share: the problem, the model, the skew levels, the
+  named seeds, BLAS threads;
 * :func:`mixing_matrices`, :func:`mixing_table` — the gossip matrices (D-PSGD gets the
   Metropolis–Hastings matrix W of the graph; D² gets :func:`~repro.sgd.topology.fix_for_d2`
   of it, i.e. W itself when :math:`\lambda_{\min}(W) > -1/3`, else :math:`(W + I)/2`);
-* :func:`partition_table` — shard sizes, labels per worker and the data variance ζ² of
-  every partition;
+* :func:`partition_for`, :func:`partition_table` — the shards of every (workers, skew, seed),
+  their sizes and data variance ζ²;
 * :func:`train_grid` — every (workers, skew, seed, algorithm) run, returned as two tidy
   tables: the curves (one row per record) and the final values (one row per run), with ζ²
   measured at the initial model and at centralized SGD's final model;
 * :func:`summarize`, :func:`curve_bands`, :func:`zeta_points` — tables for the figures;
   :func:`excess_loss`, :func:`zeta_sensitivity`, :func:`claim_numbers` — the numbers the
-  claims are made of.
+  claims are made of; :func:`to_arrays` — a table as arrays for ``run.save_arrays``.
 
 Seeds: seed ``s`` fixes the partition, the initial model and the minibatch order; within a
 seed the three algorithms see the same partition, the same initial model and the same
 minibatches (common random numbers), so their differences are the algorithms'.
+
+Example
+-------
+>>> from repro import params
+>>> from repro.papers import d2
+>>> S = d2.setup(params.load("d2", "smoke"))
+>>> S.seeds.runs, S.skews
+([0, 1], ['iid', 'labels:2', 'sorted'])
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import datasets
-from . import algorithms, models, partition, topology
+from ..sgd import algorithms, models, partition, topology
+from ..sgd.problem import Problem, mnist_problem
 
 __all__ = [
-    "ALGORITHMS", "ALGORITHM_LABELS", "Problem", "split_problem", "mnist_problem", "build_model",
-    "partition_sorted", "parse_skew", "skew_label", "check_skews", "feasible", "make_partition",
-    "partition_for", "Mixing", "mixing_matrices", "mixing_table", "partition_table", "train_grid",
-    "to_arrays", "summarize", "curve_bands", "excess_loss", "zeta_points", "zeta_sensitivity",
-    "claim_numbers",
+    "ALGORITHMS", "ALGORITHM_LABELS", "Seeds", "Setup", "setup", "build_model", "Mixing", "mixing_matrices",
+    "mixing_table", "partition_for", "partition_table", "train_grid", "to_arrays", "summarize", "curve_bands",
+    "excess_loss", "zeta_points", "zeta_sensitivity", "claim_numbers",
 ]
 
 ALGORITHMS = ("allreduce", "dpsgd", "d2")
 ALGORITHM_LABELS = {"allreduce": "centralized SGD (AllReduce)", "dpsgd": "D-PSGD", "d2": "D²"}
-SKEW_KINDS = ("iid", "sorted", "labels", "dirichlet")
 
 
-# ------------------------------------------------------------------------------ the data
-@dataclass
-class Problem:
-    """A classification problem split into training and held-out parts.
+# ------------------------------------------------------------------------------ the set-up
+@dataclass(frozen=True)
+class Seeds:
+    """The chain's seeds, each named after what it fixes.
 
     Attributes
     ----------
-    train_features, test_features : (N, p) float64 arrays, standardized with the training
-        mean and standard deviation
-    train_labels, test_labels : (N,) int64 arrays
-    n_classes : int
-    train_index, test_index : int arrays
-        Positions of the two parts in the original data set.
+    data : int
+        The MNIST subsample and the held-out split (``seed``).
+    partitions : int
+        The partitions shown in ``01_data`` (``seed``: the first training seed's).
+    runs : list of int
+        One per repeat of every (workers, skew): partition, initial model and minibatches
+        (``seed, seed + 1, ..., seed + n_seeds - 1``).
     """
 
-    train_features: np.ndarray
-    train_labels: np.ndarray
-    test_features: np.ndarray
-    test_labels: np.ndarray
-    n_classes: int
-    train_index: np.ndarray
-    test_index: np.ndarray
-
-    @property
-    def n_train(self) -> int:
-        return int(len(self.train_labels))
-
-    @property
-    def n_test(self) -> int:
-        return int(len(self.test_labels))
-
-    @property
-    def n_features(self) -> int:
-        return int(self.train_features.shape[1])
+    data: int
+    partitions: int
+    runs: list
 
 
-def split_problem(images, labels, n_samples: int | None, test_fraction: float, seed: int) -> Problem:
-    """Class-stratified subsample of ``n_samples`` images, then a stratified held-out split.
+@dataclass
+class Setup:
+    """What the notebooks of the ``d2`` chain share (see :func:`setup`).
+
+    Attributes
+    ----------
+    params : repro.params.Params
+    skews : list of str
+        The checked skew levels.
+    seeds : Seeds
+    threads : int
+        BLAS threads in use.
+    problem : repro.sgd.problem.Problem
+        MNIST, split and standardized (loaded on first use).
+    model : repro.sgd.models.LogisticRegression or MLP
+    """
+
+    params: Any
+    skews: list
+    seeds: Seeds
+    threads: int
+
+    @cached_property
+    def problem(self) -> Problem:
+        """The MNIST problem (loaded on first use)."""
+        P = self.params
+        return mnist_problem(P.n_samples, P.test_fraction, self.seeds.data)
+
+    @cached_property
+    def model(self):
+        """The model of the chain on :attr:`problem`'s features."""
+        P = self.params
+        return build_model(P.model, self.problem.n_features, self.problem.n_classes, P.n_hidden, P.l2)
+
+
+def setup(params, run=None) -> Setup:
+    """Read the chain's parameters once: skew levels, seeds, BLAS threads.
 
     Parameters
     ----------
-    images : (N, ...) array
-    labels : (N,) integer array
-    n_samples : int or None
-        How many of the ``N`` images to use (all when None or ``>= N``).
-    test_fraction : float in (0, 1)
-        Share of the used images held out for test accuracy.
-    seed : int
+    params : repro.params.Params
+        The run's parameters (``run.params``).
+    run : repro.chains.RunContext, optional
+        The notebook's run (unused; accepted so that every chain's ``setup`` reads alike).
 
     Returns
     -------
-    Problem
-        Features flattened, standardized with the training statistics, as float64 (the
-        models' parameters are float64; mixing precisions would slow every product).
-    """
-    labels = np.asarray(labels)
-    n_total = len(labels)
-    if n_samples is not None and (not isinstance(n_samples, Integral) or isinstance(n_samples, bool)
-                                  or n_samples < 2):
-        raise ValueError(f"n_samples must be an integer >= 2 or None, got {n_samples!r}")
-    rng = topology.as_rng(seed)
-    if n_samples is None or n_samples >= n_total:
-        used = np.arange(n_total)
-    else:
-        _, used = datasets.holdout_split(labels, n_samples / n_total, rng)
-    tr, te = datasets.holdout_split(labels[used], test_fraction, rng)
-    train_index, test_index = used[tr], used[te]
-    ftr, fte = datasets.standardize(images[train_index], images[test_index])
-    return Problem(ftr.astype(np.float64), labels[train_index].astype(np.int64), fte.astype(np.float64),
-                   labels[test_index].astype(np.int64), int(labels.max()) + 1, train_index, test_index)
-
-
-def mnist_problem(n_samples: int | None = None, test_fraction: float = 0.2, seed: int = 0) -> Problem:
-    """The MNIST test set (10,000 images, the only MNIST images in the data snapshot) as a
-    training set and a held-out set; see :func:`split_problem`."""
-    images, labels = datasets.load_mnist()
-    return split_problem(images, labels, n_samples, test_fraction, seed)
-
-
-def build_model(name: str, n_features: int, n_classes: int, n_hidden: int = 32, l2: float = 1e-4):
-    """``"logistic"`` (softmax regression) or ``"mlp"`` (one hidden ReLU layer of ``n_hidden``)."""
-    if name == "logistic":
-        return models.LogisticRegression(n_features, n_classes, l2=l2)
-    if name == "mlp":
-        return models.MLP(n_features, n_classes, n_hidden=n_hidden, l2=l2)
-    raise ValueError(f"unknown model {name!r}; choose 'logistic' or 'mlp'")
-
-
-# -------------------------------------------------------------------------------- skews
-def partition_sorted(labels, n_workers: int, rng) -> list[np.ndarray]:
-    """The paper's *unshuffled* data: samples sorted by label, dealt out in contiguous blocks.
-
-    The classes are put in a random order (from ``rng``), the samples of each class are
-    shuffled, and the resulting label-sorted sequence is cut into ``n_workers`` near-equal
-    contiguous blocks. Every class sits on as few workers as its size allows; with ``C``
-    classes a worker holds about ``C / n_workers`` of them (at least one, and two where a
-    block straddles a class boundary). Returns sorted index arrays.
-    """
-    y = np.asarray(labels)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D integer array, got dtype {y.dtype} and shape {y.shape}")
-    if not isinstance(n_workers, Integral) or isinstance(n_workers, bool) or not 1 <= n_workers <= len(y):
-        raise ValueError(f"n_workers must be an integer in [1, {len(y)}], got {n_workers!r}")
-    rng = topology.as_rng(rng)
-    order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in rng.permutation(np.unique(y))])
-    return [np.sort(b) for b in np.array_split(order, int(n_workers))]
-
-
-def parse_skew(spec: str) -> tuple[str, dict]:
-    """Read a skew level: ``"iid"``, ``"sorted"`` (the paper's unshuffled case,
-    :func:`partition_sorted`), ``"labels:K"`` (every worker holds K classes) or
-    ``"dirichlet:A"`` (per-class shares from Dirichlet(A)).
-
-    Returns
-    -------
-    (kind, kwargs) : the :func:`repro.sgd.partition.partition` name (or ``"sorted"``) and
-        its keyword arguments.
+    Setup
 
     Raises
     ------
     ValueError
-        For anything else, naming the allowed forms.
+        A skew level is malformed or repeated, or ``iid`` / ``claim_skew`` is not among them.
     """
-    forms = "'iid', 'sorted', 'labels:K' (K a positive integer) or 'dirichlet:A' (A a positive number)"
-    if not isinstance(spec, str):
-        raise ValueError(f"a skew level is a string, {forms}; got {spec!r}")
-    s = spec.strip()
-    if s in ("iid", "sorted"):
-        return s, {}
-    kind, sep, arg = s.partition(":")
-    if sep and kind == "labels":
-        try:
-            k = int(arg)
-        except ValueError:
-            k = 0
-        if k >= 1 and str(k) == arg.strip():
-            return "label_skew", {"classes_per_worker": k}
-    if sep and kind == "dirichlet":
-        try:
-            a = float(arg)
-        except ValueError:
-            a = -1.0
-        if a > 0 and math.isfinite(a):
-            return "dirichlet", {"alpha": a}
-    raise ValueError(f"unknown skew level {spec!r}; use {forms}")
+    from threadpoolctl import threadpool_limits
+
+    P = params
+    skews = partition.check_skews(P.skews, P.claim_skew, need_iid=True)
+    threadpool_limits(limits=int(P.threads), user_api="blas")
+    # today's values, written once: data and partitions from `seed`, runs seed ... seed + n_seeds - 1
+    seeds = Seeds(data=P.seed, partitions=P.seed, runs=list(range(P.seed, P.seed + P.n_seeds)))
+    return Setup(params=P, skews=skews, seeds=seeds, threads=int(P.threads))
 
 
-def skew_label(spec: str) -> str:
-    """A short human label: ``iid``, ``sorted (unshuffled)``, ``2 labels/worker``, ``Dirichlet α=0.1``."""
-    kind, kw = parse_skew(spec)
-    if kind == "iid":
-        return "iid"
-    if kind == "sorted":
-        return "sorted (unshuffled)"
-    if kind == "label_skew":
-        k = kw["classes_per_worker"]
-        return f"{k} label{'s' if k > 1 else ''}/worker"
-    return f"Dirichlet α={kw['alpha']:g}"
+def build_model(name: str, n_features: int, n_classes: int, n_hidden: int = 32, l2: float = 1e-4):
+    """The chain's model.
 
+    Parameters
+    ----------
+    name : {"logistic", "mlp"}
+        Softmax regression, or one hidden ReLU layer of ``n_hidden`` units.
+    n_features, n_classes, n_hidden : int
+    l2 : float
 
-def check_skews(skews, claim_skew: str | None = None, need_iid: bool = False) -> list[str]:
-    """Check every skew level (see :func:`parse_skew`), that there are no duplicates, and
-    that ``claim_skew`` (and ``"iid"`` when ``need_iid``) are among them. Returns the list."""
-    skews = list(skews)
-    if not skews:
-        raise ValueError("give at least one skew level")
-    for s in skews:
-        parse_skew(s)
-    if len(set(skews)) != len(skews):
-        raise ValueError(f"skew levels are repeated: {skews}")
-    if claim_skew is not None and claim_skew not in skews:
-        raise ValueError(f"claim_skew {claim_skew!r} is not one of the skew levels {skews}")
-    if need_iid and "iid" not in skews:
-        raise ValueError(f"the skew levels {skews} must include 'iid' (the iid claims compare on it)")
-    return skews
+    Returns
+    -------
+    repro.sgd.models.LogisticRegression or repro.sgd.models.MLP
 
-
-def feasible(spec: str, n_workers: int, n_classes: int) -> tuple[bool, str]:
-    """Whether ``spec`` can split ``n_classes`` classes over ``n_workers`` workers.
-
-    ``labels:K`` needs ``K <= n_classes`` and ``n_workers * K >= n_classes`` (every class
-    held by some worker). Returns ``(ok, reason)``.
+    Raises
+    ------
+    ValueError
+        Unknown model name.
     """
-    kind, kw = parse_skew(spec)
-    if kind == "label_skew":
-        k = kw["classes_per_worker"]
-        if k > n_classes:
-            return False, f"{k} labels per worker but only {n_classes} classes"
-        if n_workers * k < n_classes:
-            return False, f"{n_workers} workers x {k} labels < {n_classes} classes: some class would be held by nobody"
-    return True, ""
-
-
-def make_partition(labels, n_workers: int, spec: str, rng, min_size: int = 1) -> list[np.ndarray]:
-    """The shards of one skew level (see :func:`parse_skew`); Dirichlet draws leaving a
-    worker with fewer than ``min_size`` samples are redrawn."""
-    kind, kw = parse_skew(spec)
-    if kind == "sorted":
-        return partition_sorted(labels, n_workers, rng)
-    if kind == "dirichlet":
-        kw = dict(kw, min_size=min_size)
-    return partition.partition(kind, labels, n_workers, rng, **kw)
+    kw = {"n_hidden": n_hidden} if name == "mlp" else {}
+    return models.make_model(name, n_features, n_classes, l2=l2, **kw)
 
 
 # ------------------------------------------------------------------------------ mixing
@@ -316,10 +224,10 @@ def _partition_rng(seed: int, n_workers: int) -> np.random.Generator:
 
 def partition_for(problem: Problem, n_workers: int, skew: str, seed: int, min_size: int = 1) -> list[np.ndarray]:
     """The shards :func:`train_grid` trains on for this (n_workers, skew, seed)."""
-    ok, why = feasible(skew, n_workers, problem.n_classes)
+    ok, why = partition.feasible(skew, n_workers, problem.n_classes)
     if not ok:
         raise ValueError(f"skew {skew!r} is not possible with {n_workers} workers: {why}")
-    return make_partition(problem.train_labels, n_workers, skew, _partition_rng(seed, n_workers), min_size)
+    return partition.make_partition(problem.train_labels, n_workers, skew, _partition_rng(seed, n_workers), min_size)
 
 
 def partition_table(problem: Problem, model, n_workers_list, skews, seed: int, min_size: int = 1) -> pd.DataFrame:
@@ -330,13 +238,13 @@ def partition_table(problem: Problem, model, n_workers_list, skews, seed: int, m
     parameters (:func:`repro.sgd.partition.data_variance`). The partitions are the ones
     :func:`train_grid` trains on with the same seed.
     """
-    check_skews(skews)
+    partition.check_skews(skews)
     x0 = model.init(int(seed))
     rows = []
     for n in n_workers_list:
         for spec in skews:
-            ok, why = feasible(spec, n, problem.n_classes)
-            row = {"n_workers": n, "skew": spec, "label": skew_label(spec), "feasible": ok, "reason": why}
+            ok, why = partition.feasible(spec, n, problem.n_classes)
+            row = {"n_workers": n, "skew": spec, "label": partition.skew_label(spec), "feasible": ok, "reason": why}
             if ok:
                 shards = partition_for(problem, n, spec, seed, min_size)
                 counts = partition.class_counts(problem.train_labels, shards, problem.n_classes)
@@ -366,8 +274,8 @@ def train_grid(problem: Problem, model, n_workers_list, skews, seeds, *, epochs:
     problem : Problem
     model : a :mod:`repro.sgd.models` model
     n_workers_list : list of int (each >= 2)
-    skews : list of str (see :func:`parse_skew`); infeasible (n_workers, skew) pairs are
-        skipped (:func:`feasible`; :func:`partition_table` lists them)
+    skews : list of str (see :func:`~repro.sgd.partition.parse_skew`); infeasible (n_workers, skew) pairs are
+        skipped (:func:`~repro.sgd.partition.feasible`; :func:`partition_table` lists them)
     seeds : list of int
     epochs : float
         Passes over the training set; ``ceil(epochs * N / (n_workers * batch_size))`` steps.
@@ -398,7 +306,7 @@ def train_grid(problem: Problem, model, n_workers_list, skews, seeds, *, epochs:
     """
     from tqdm import tqdm
 
-    check_skews(skews)
+    partition.check_skews(skews)
     for a in algorithms_list:
         if a not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {a!r} for the d2 chain; choose from {', '.join(ALGORITHMS)}")
@@ -412,7 +320,7 @@ def train_grid(problem: Problem, model, n_workers_list, skews, seeds, *, epochs:
     order = sorted(algorithms_list, key=lambda a: a != "allreduce")  # AllReduce first: its model is zeta2's reference
     F, y = problem.train_features, problem.train_labels
     jobs = [(n, spec, s) for n in n_workers_list for spec in skews for s in seeds
-            if feasible(spec, n, problem.n_classes)[0]]
+            if partition.feasible(spec, n, problem.n_classes)[0]]
     mixes = {n: mixing_matrices(topology_name, n) for n in n_workers_list}
     curves, finals = [], []
     bar = tqdm(total=len(jobs) * len(order), disable=not progress, desc="runs")

@@ -1,11 +1,12 @@
-"""Tests of repro.sgd.d2, the experiments of the d2 chain (fast: synthetic blobs, one MNIST load)."""
+"""Tests of repro.papers.d2, the driver of the d2 chain (fast: synthetic blobs)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from repro.sgd import d2, partition, topology
-
-from .conftest import needs_data
+from repro import params
+from repro.papers import d2
+from repro.sgd import topology
+from repro.sgd.problem import split_problem
 
 
 def _blobs(n_per=100, n_classes=4, p=6, sep=1.5, seed=0):
@@ -18,53 +19,31 @@ def _blobs(n_per=100, n_classes=4, p=6, sep=1.5, seed=0):
 @pytest.fixture(scope="module")
 def grid():
     X, y = _blobs()
-    problem = d2.split_problem(X, y, None, 0.25, 0)
+    problem = split_problem(X, y, None, 0.25, 0)
     model = d2.build_model("logistic", problem.n_features, problem.n_classes, l2=1e-3)
     curves, finals = d2.train_grid(problem, model, [2, 8], ["iid", "sorted", "labels:1"], [0, 1],
                                    epochs=15, batch_size=4, lr=0.5)
     return problem, model, curves, finals
 
 
-# ----------------------------------------------------------------------------- skew levels
-def test_parse_skew_forms_labels_and_errors():
-    assert d2.parse_skew("iid") == ("iid", {})
-    assert d2.parse_skew("sorted") == ("sorted", {})
-    assert d2.parse_skew("labels:2") == ("label_skew", {"classes_per_worker": 2})
-    assert d2.parse_skew("dirichlet:0.1") == ("dirichlet", {"alpha": 0.1})
-    assert d2.skew_label("labels:1") == "1 label/worker"
-    assert d2.skew_label("dirichlet:0.5") == "Dirichlet α=0.5"
-    for bad in ["IID", "labels:0", "labels:2.5", "labels:", "dirichlet:-1", "dirichlet:inf", "shuffled", 3]:
-        with pytest.raises(ValueError, match="skew"):
-            d2.parse_skew(bad)
+def test_setup_names_the_seeds_and_checks_the_skews():
+    S = d2.setup(params.load("d2", "smoke"))
+    assert S.seeds.runs == [0, 1] and S.seeds.data == S.seeds.partitions == 0 and S.threads == 2
+    assert S.skews == ["iid", "labels:2", "sorted"]
     with pytest.raises(ValueError, match="claim_skew"):
-        d2.check_skews(["iid", "labels:2"], claim_skew="sorted")
-    with pytest.raises(ValueError, match="must include 'iid'"):
-        d2.check_skews(["sorted"], need_iid=True)
-    with pytest.raises(ValueError, match="repeated"):
-        d2.check_skews(["iid", "iid"])
+        d2.setup(params.load("d2", "smoke", {"skews": ["iid", "labels:2"]}))
 
 
-def test_partition_sorted_gives_contiguous_label_blocks():
-    y = np.repeat(np.arange(5), 20)
-    shards = d2.partition_sorted(y, 5, 3)
-    assert sorted(np.concatenate(shards).tolist()) == list(range(100))  # a partition
-    assert [len(np.unique(y[s])) for s in shards] == [1] * 5  # one class per worker
-    halves = d2.partition_sorted(y, 10, 3)
-    holders = partition.class_counts(y, halves, 5).astype(bool).sum(axis=0)
-    assert holders.tolist() == [2] * 5  # every class on exactly two workers
-    again = d2.partition_sorted(y, 10, 3)
-    assert all(np.array_equal(a, b) for a, b in zip(halves, again))  # seeded
-    with pytest.raises(ValueError, match="n_workers"):
-        d2.partition_sorted(y, 0, 3)
+def test_build_model():
+    assert d2.build_model("mlp", 9, 10, n_hidden=4).dim == 9 * 4 + 4 + 4 * 10 + 10
+    assert d2.build_model("logistic", 9, 10).dim == 9 * 10 + 10
+    with pytest.raises(ValueError, match="unknown model"):
+        d2.build_model("cnn", 9, 10)
 
 
-def test_feasible_and_partition_for():
-    assert d2.feasible("labels:2", 8, 10) == (True, "")
-    ok, why = d2.feasible("labels:1", 8, 10)
-    assert not ok and "held by nobody" in why
-    assert not d2.feasible("labels:11", 20, 10)[0]
+def test_partition_for():
     X, y = _blobs()
-    problem = d2.split_problem(X, y, None, 0.25, 0)
+    problem = split_problem(X, y, None, 0.25, 0)
     shards = d2.partition_for(problem, 4, "labels:1", 7)
     assert [len(np.unique(problem.train_labels[s])) for s in shards] == [1, 1, 1, 1]
     with pytest.raises(ValueError, match="not possible"):
@@ -86,33 +65,6 @@ def test_mixing_matrices_fix_only_what_d2_needs():
         d2.mixing_matrices("star", 8)
     with pytest.raises(ValueError, match="n_workers"):
         d2.mixing_matrices("ring", 1)
-
-
-# ---------------------------------------------------------------------------------- data
-def test_split_problem_is_stratified_and_standardized():
-    rng = np.random.default_rng(0)
-    images = rng.random((1000, 3, 3)).astype(np.float32)
-    labels = np.repeat(np.arange(10), 100)
-    p = d2.split_problem(images, labels, 500, 0.2, 1)
-    assert (p.n_train, p.n_test, p.n_features, p.n_classes) == (400, 100, 9, 10)
-    assert np.bincount(p.train_labels).tolist() == [40] * 10
-    assert p.train_features.dtype == np.float64
-    np.testing.assert_allclose(p.train_features.mean(axis=0), 0, atol=1e-6)
-    assert not set(p.train_index) & set(p.test_index)
-    train = images[p.train_index].reshape(400, -1)
-    expected = (images[p.test_index[0]].ravel() - train.mean(0)) / (train.std(0) + 1e-8)
-    np.testing.assert_allclose(p.test_features[0], expected, rtol=1e-5)
-    with pytest.raises(ValueError, match="n_samples"):
-        d2.split_problem(images, labels, 1, 0.2, 1)
-    with pytest.raises(ValueError, match="unknown model"):
-        d2.build_model("cnn", 9, 10)
-
-
-@needs_data
-def test_mnist_problem_subsample():
-    p = d2.mnist_problem(1000, 0.2, 0)
-    assert p.n_train + p.n_test == 1000 and p.n_classes == 10
-    assert set(np.unique(p.test_labels)) == set(range(10))
 
 
 # ------------------------------------------------------------------------------ training
@@ -150,7 +102,7 @@ def test_d2_beats_dpsgd_on_sorted_data_and_matches_centralized(grid):
 
 def test_train_grid_is_seeded_and_checks_its_arguments():
     X, y = _blobs(n_per=30)
-    problem = d2.split_problem(X, y, None, 0.25, 0)
+    problem = split_problem(X, y, None, 0.25, 0)
     model = d2.build_model("mlp", problem.n_features, problem.n_classes, n_hidden=4)
     kw = dict(epochs=2, batch_size=4, lr=0.1)
     a = d2.train_grid(problem, model, [4], ["labels:2"], [3], **kw)[0]
