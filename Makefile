@@ -21,7 +21,7 @@ CHAIN ?=
 PARAMS ?=
 PROFILE ?= full
 
-.PHONY: help install book test run claims data-check clean status check-book
+.PHONY: help install book test run claims data-check clean status check-book verify
 
 help:
 	@echo "make install                     create/refresh .venv with the pinned dependencies"
@@ -31,6 +31,7 @@ help:
 	@echo "make claims                      print the claims table"
 	@echo "make data-check                  verify every registered data set"
 	@echo "make status                      is each chain's record fresh, stale (and why) or missing?"
+	@echo "make verify CHAIN=agn            re-execute a chain's committed record under strict nbval"
 	@echo "make check-book                  build the book from the records (executing nothing), open every page in Chromium"
 
 install: $(STAMP)
@@ -51,6 +52,11 @@ status: install
 
 check-book: install
 	$(PY) -m repro check-book
+
+# Re-execute the committed record of one chain (or of several: CHAIN="agn dcd") under strict nbval.
+verify: install
+	@if [ -z "$(CHAIN)" ]; then echo "usage: make verify CHAIN=<id> [CHAIN=\"id1 id2\"]"; exit 2; fi
+	@set -e; for c in $(CHAIN); do $(PY) -m repro verify $$c; done
 
 # Notebooks under nbval write their results to .cache/test-results (never into results/).
 test: install

@@ -35,6 +35,14 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 # ------------------------------------------------------------------ notebook side
+class ResultPath(type(Path())):
+    """A file of the run folder; shown by its name only, so that a notebook's output is the same on
+    every machine and in every scratch folder (``repro verify`` compares outputs)."""
+
+    def __repr__(self) -> str:
+        return f"<result {self.name}>"
+
+
 class RunContext:
     """What a notebook of a chain needs: parameters, its output folder, claims."""
 
@@ -55,7 +63,7 @@ class RunContext:
 
     def path(self, name: str) -> Path:
         """Path of ``name`` in the run folder (for files written by other libraries)."""
-        return self.dir / name
+        return ResultPath(self.dir / name)
 
     def save_json(self, name: str, obj) -> Path:
         """Write ``obj`` as JSON to the run folder (atomically) and note this notebook as its writer."""
@@ -82,7 +90,7 @@ class RunContext:
         if writers.get(name) != self.notebook:
             writers[name] = self.notebook
             write_json(self.dir / WRITERS, writers)
-        return path
+        return ResultPath(path)
 
     def _writers(self) -> dict:
         p = self.dir / WRITERS

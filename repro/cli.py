@@ -6,6 +6,7 @@
   claims [--format text|markdown|json] [--chain id] [--profile p] the claims table
   book [--force] [--no-run] [--no-build]                         bring the records up to date and build the book
   data check | data manifest <name>                              verify data / regenerate a registry entry
+  verify <id> [--profile p]                                      re-execute a record under strict nbval
   check-book [--no-build]                                        open every page of the built book in headless Chromium
   status [--chain id] [--profile p] [--json] [--check]           is each chain's record fresh, stale or missing?
 
@@ -70,6 +71,10 @@ def _build() -> argparse.ArgumentParser:
     b.add_argument("--profile", default="full", choices=params_mod.PROFILES,
                    help="profile to execute (the book shows verdicts only for full)")
 
+    v = sub.add_parser("verify", help="re-execute a chain's record under strict nbval and compare every output")
+    v.add_argument("chain")
+    v.add_argument("--profile", default="full", choices=params_mod.PROFILES)
+
     cb = sub.add_parser("check-book", help="build the book from the records and open every page in headless Chromium")
     cb.add_argument("--no-build", action="store_true", help="check the HTML already in _build/html")
 
@@ -122,6 +127,15 @@ def _cmd_run(a) -> int:
         print()
         print(claims_mod.text_table(rows))
     return 0
+
+
+def _cmd_verify(a) -> int:
+    from . import verify
+    params_mod.spec(a.chain)
+    print(f"verifying {a.chain}/{a.profile}: re-executing its notebooks under strict nbval ...")
+    results = verify.verify(a.chain, a.profile)
+    print(verify.summary_line(results))
+    return 0 if all(not r.differ for r in results) else 1
 
 
 def _cmd_check_book(a) -> int:
@@ -211,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_status(a)
         if a.cmd == "check-book":
             return _cmd_check_book(a)
+        if a.cmd == "verify":
+            return _cmd_verify(a)
         if a.cmd == "book":
             from . import book
             return book.build(force=a.force, build_html=not a.no_build, profile=a.profile, run=not a.no_run)

@@ -147,6 +147,9 @@ class ChainSpec:
     path: Path = field(repr=False)
     reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """For each notebook stem, the stems of the earlier notebooks whose results it reads."""
+    verify: Mapping[str, str] = field(default_factory=dict)
+    """Notebooks whose outputs ``repro verify`` does not compare, with the reason (TensorFlow
+    training, wall-clock measurements)."""
 
 
 class Params(Mapping):
@@ -242,6 +245,7 @@ def spec(chain: str) -> ChainSpec:
         paper=str(raw.get("paper", "")),
         notebooks=notebooks,
         reads=_reads(path, notebooks, raw.get("reads")),
+        verify=_verify(path, notebooks, raw.get("verify")),
         data=tuple(raw.get("data") or ()),
         params=MappingProxyType(specs),
         path=path,
@@ -270,6 +274,24 @@ def _reads(path: Path, notebooks: tuple[str, ...], declared: Any) -> Mapping[str
             raise ParameterError(f"{path}: 'reads' of {nb}: {', '.join(bad)} is not an earlier notebook of the chain "
                                  f"(earlier: {', '.join(earlier) or 'none'})")
         out[nb] = tuple(u for u in earlier if u in ups)
+    return MappingProxyType(out)
+
+
+def _verify(path: Path, notebooks: tuple[str, ...], declared: Any) -> Mapping[str, str]:
+    """The ``verify:`` mapping of params.yaml: notebook -> why its outputs cannot be compared."""
+    stems = [Path(n).stem for n in notebooks]
+    if not declared:
+        return MappingProxyType({})
+    if not isinstance(declared, dict):
+        raise ParameterError(f"{path}: 'verify' must map a notebook to the reason its outputs are not compared")
+    out = {}
+    for nb, why in declared.items():
+        nb = Path(str(nb)).stem
+        if nb not in stems:
+            raise ParameterError(f"{path}: 'verify' names notebook '{nb}', which is not in the chain")
+        if not isinstance(why, str) or not why.strip():
+            raise ParameterError(f"{path}: 'verify' of {nb} needs the reason as text")
+        out[nb] = why.strip()
     return MappingProxyType(out)
 
 

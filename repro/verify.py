@@ -1,0 +1,145 @@
+"""Does the code still make the record? ``python -m repro verify <id>`` (``make verify CHAIN=<id>``).
+
+The executed notebooks of a chain's record are re-executed, in the chain's order, under strict
+nbval: every cell's outputs (text, tables, claims; not images, whose numbers are in the tables)
+are compared with the committed ones. The re-execution writes its results into a scratch folder
+``results/<id>/.verify-<profile>-<pid>/``, never into the record, and the scratch folder is
+removed afterwards.
+
+What must legitimately differ between two executions — wall-clock times, absolute paths of the
+machine — is normalised by the patterns of ``tests/nbval_sanitize.cfg`` (each with its reason);
+a claim cell is never sanitized. Notebooks whose numbers cannot be equal from run to run (a
+TensorFlow training, a wall-clock measurement) are declared in the chain's ``params.yaml``
+under ``verify: {<notebook>: <reason>}``: they are re-executed (later notebooks read their
+results) but their outputs are not compared, and the report says why.
+
+Example
+-------
+>>> summary_line([NotebookResult("01_data", 5, 5, [], "")])
+'verified 1 notebook(s): 5 of 5 compared cells equal'
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import params as params_mod
+from .errors import ChainError
+from .paths import results_root
+
+SANITIZE = "tests/nbval_sanitize.cfg"
+
+
+@dataclass
+class NotebookResult:
+    """The outcome of re-executing one notebook of a record."""
+
+    notebook: str
+    compared: int
+    equal: int
+    differ: list[str] = field(default_factory=list)   # "Cell 7: <first lines of the difference>"
+    not_compared: str = ""                             # the reason, for a notebook declared under verify:
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        if self.not_compared:
+            return f"{self.notebook:<28} re-executed, outputs not compared: {self.not_compared}"
+        state = "ok" if not self.differ else f"{len(self.differ)} DIFFER"
+        out = f"{self.notebook:<28} {self.compared:>3} cells compared, {self.equal:>3} equal  {state}"
+        return out + "".join(f"\n    {d}" for d in self.differ)
+
+
+def summary_line(results: list[NotebookResult]) -> str:
+    """The final line of a verification."""
+    compared = sum(r.compared for r in results if not r.not_compared)
+    equal = sum(r.equal for r in results if not r.not_compared)
+    skipped = [r.notebook for r in results if r.not_compared]
+    return (f"verified {len(results)} notebook(s): {equal} of {compared} compared cells equal"
+            + (f"; not compared: {', '.join(skipped)}" if skipped else ""))
+
+
+def _junit(path: Path) -> tuple[int, int, list[str]]:
+    root = ET.parse(path).getroot()
+    cases = list(root.iter("testcase"))
+    differ = []
+    for case in cases:
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            text = (bad.get("message") or "") + "\n" + (bad.text or "")
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("self.")]
+            differ.append(f"{case.get('name')}: " + " | ".join(lines[:4])[:400])
+    return len(cases), len(cases) - len(differ), differ
+
+
+def verify(chain: str, profile: str = "full", record: Path | None = None, timeout: int = 7200,
+           log=print) -> list[NotebookResult]:
+    """Re-execute the record of ``chain`` under strict nbval; see the module docstring.
+
+    Parameters
+    ----------
+    chain : str
+        A chain id.
+    profile : str
+        Whose record (default ``full``).
+    record : Path, optional
+        The record folder (default ``results/<id>/<profile>``).
+    timeout : int
+        Seconds one cell may run.
+    log : callable
+        Receives one line per notebook as it finishes.
+
+    Returns
+    -------
+    list of NotebookResult
+        In chain order.
+
+    Raises
+    ------
+    ChainError
+        There is no record, or an executed notebook of it is missing.
+    """
+    from .chains import notebooks_of
+    cs = params_mod.spec(chain)
+    record = Path(record) if record else results_root() / chain / profile
+    nbs = [record / nb.name for nb in notebooks_of(chain)]
+    missing = [p.name for p in nbs if not p.exists()]
+    if missing:
+        raise ChainError(f"chain '{chain}': no record to verify in {record} (missing {', '.join(missing)}); "
+                         f"make one with python -m repro run {chain} --profile {profile}")
+    scratch = record.parent / f".verify-{record.name}-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    (scratch / "run").mkdir(parents=True)
+    sanitize = Path(__file__).resolve().parent.parent / SANITIZE   # the checkout's own patterns
+    env = {**os.environ, "REPRO_RUN_DIR": str(scratch / "run"), "REPRO_PROFILE": profile,
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    results = []
+    try:
+        for nb in nbs:
+            copy = scratch / nb.name
+            shutil.copy2(nb, copy)
+            reason = cs.verify.get(nb.stem, "")
+            junit = scratch / f"{nb.stem}.xml"
+            mode = ["--nbval-lax"] if reason else ["--nbval", "--nbval-sanitize-with", str(sanitize)]
+            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *mode, "--nbval-current-env",
+                   "--nbval-cell-timeout", str(timeout), f"--junitxml={junit}", "--rootdir", str(scratch),
+                   str(copy)]
+            proc = subprocess.run(cmd, cwd=notebooks_of(chain)[0].parent, env=env, capture_output=True, text=True)
+            if not junit.exists():
+                raise ChainError(f"chain '{chain}': nbval could not run {nb.name}: "
+                                 f"{(proc.stdout + proc.stderr).strip().splitlines()[-1:]}")
+            compared, equal, differ = _junit(junit)
+            res = NotebookResult(nb.stem, compared, equal, differ, reason)
+            if reason and differ:  # a declared notebook must still run without an error
+                res = NotebookResult(nb.stem, compared, equal, differ, "")
+            results.append(res)
+            log(res.line())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
