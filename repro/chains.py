@@ -114,14 +114,15 @@ class RunContext:
                                  f"reads {writer}: add it to 'reads'")
         return p
 
-    def claim(self, key: str, value, note: str = "") -> None:
+    def claim(self, key: str, value, note: str = "", not_checkable: str | None = None) -> None:
         """Record the measured ``value`` of the declared claim ``key`` and show it in the notebook.
 
         The statement, the paper's value and the rule come from ``notebooks/<chain>/claims.yaml``
-        (see :mod:`repro.claimspec`); ``note`` says how the value was measured.
+        (see :mod:`repro.claimspec`); ``note`` says how the value was measured;
+        ``not_checkable`` gives the reason when this run cannot check the claim.
         """
         c = claims_mod.record(self.chain, key, value, note=note, profile=self.profile, run_dir=self.dir,
-                              notebook=self.notebook, params=self.params)
+                              notebook=self.notebook, params=self.params, not_checkable=not_checkable)
         try:
             from IPython import get_ipython
             from IPython.display import display

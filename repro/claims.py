@@ -237,7 +237,8 @@ def load_store(path: Path) -> dict:
 
 
 def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "smoke",
-           run_dir: Path | None = None, notebook: str = "", params: Any = None) -> Claim:
+           run_dir: Path | None = None, notebook: str = "", params: Any = None,
+           not_checkable: str | None = None) -> Claim:
     """Judge one measured value by its declared rule and add it to the run's claims store (atomically).
 
     Parameters
@@ -257,6 +258,9 @@ def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "
     params : mapping, optional
         The run's parameters, for ``{param: name}`` references in the declaration (default:
         the profile's values).
+    not_checkable : str, optional
+        This run cannot check the claim (e.g. too few seeds in the smoke profile): the verdict
+        is ``not checkable here`` with this reason, whatever the declared rule.
 
     Raises
     ------
@@ -282,7 +286,7 @@ def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "
     store = load_store(path)
     value = _plain(value)
     paper = _plain(d["paper"])
-    verdict, reason = judge(value, d["rule"], paper, store)
+    verdict, reason = (NOT_CHECKABLE, not_checkable) if not_checkable else judge(value, d["rule"], paper, store)
     claim = Claim(chain=chain, key=key, statement=d["statement"], paper=paper, ours=value, unit=d["unit"],
                   rule=dict(d["rule"]), rule_text=rule_text(d["rule"]), verdict=verdict, reason=reason,
                   note=note, profile=profile, notebook=notebook or cs.notebook, source=d["source"],

@@ -22,7 +22,8 @@ A claim made once per value of a list parameter is declared once, as a template:
         for_each: {n: n_workers}     # one claim per value of the parameter n_workers
         statement: "With {n} workers, D² reaches a lower loss than D-PSGD"
 
-and a run with ``n_workers = [8, 16]`` must record ``loss_lower_n8`` and ``loss_lower_n16``.
+and a run with ``n_workers = [8, 16]`` must record ``loss_lower_n8`` and ``loss_lower_n16``
+(``for_each: {M: devices, except: [1]}`` leaves values out).
 
 A notebook then records only what it measured::
 
@@ -80,16 +81,18 @@ class ClaimSpec:
     unit: str = ""
     kind: str = "claim"
     headline: bool = False
-    for_each: tuple[str, str] | None = None   # (variable, list parameter)
+    for_each: tuple[str, str, tuple] | None = None   # (variable, list parameter, values left out)
     values: Mapping[str, Any] = field(default_factory=dict)   # the variable's value, in an expanded claim
 
     def expand(self, params: Mapping[str, Any]) -> list["ClaimSpec"]:
         """The claims this declaration stands for under ``params`` (itself, or one per value)."""
         if self.for_each is None:
             return [self]
-        var, param = self.for_each
+        var, param, skip = self.for_each
         out = []
         for v in params[param]:
+            if v in skip:
+                continue
             out.append(ClaimSpec(self.chain, self.key.format(**{var: v}), self.notebook, self.statement, self.source,
                                  self.rule, self.paper, self.unit, self.kind, self.headline, None,
                                  MappingProxyType({var: v})))
@@ -195,15 +198,18 @@ def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: 
     for_each = d.get("for_each")
     extra: dict[str, Any] = {}
     if for_each is not None:
-        if not (isinstance(for_each, dict) and len(for_each) == 1):
-            raise ClaimSpecError(f"{where}: for_each is {{<variable>: <list parameter>}}, got {for_each!r}")
-        (var, param), = for_each.items()
+        skip = for_each.get("except", []) if isinstance(for_each, dict) else []
+        rest = {k: v for k, v in for_each.items() if k != "except"} if isinstance(for_each, dict) else None
+        if not (rest and len(rest) == 1 and isinstance(skip, list)):
+            raise ClaimSpecError(f"{where}: for_each is {{<variable>: <list parameter>, except: [values]}}, "
+                                 f"got {for_each!r}")
+        (var, param), = rest.items()
         if param not in params or not params[param].type.startswith("list["):
             raise ClaimSpecError(f"{where}: for_each needs a list parameter of the chain, got {param!r}"
                                  f"{_hint(str(param), [k for k, v in params.items() if v.type.startswith('list[')])}")
         if not isinstance(key, str) or "{" + var + "}" not in key:
             raise ClaimSpecError(f"{where}: a for_each claim's key must contain {{{var}}}")
-        for_each = (var, param)
+        for_each = (var, param, tuple(skip))
         extra = {var: 0}
     bare = key.replace("{" + for_each[0] + "}", "") if for_each else key
     if not isinstance(key, str) or not bare.replace("_", "").isalnum():
