@@ -1,9 +1,8 @@
-"""repro.automl.data (real DS3Lab and OBOE matrices) and repro.automl.experiments (small runs)."""
+"""repro.automl.data: the real DS3Lab and OBOE matrices, checks, splits."""
 import numpy as np
-import pandas as pd
 import pytest
 
-from repro.automl import data, experiments
+from repro.automl import data
 from repro.automl.errors import MatrixError
 from repro.errors import DataError
 
@@ -79,27 +78,10 @@ def test_matrices_validation():
         data.load("imagenet")
 
 
-def toy(n=12, k=4, seed=0):
-    rng = np.random.default_rng(seed)
-    q = np.clip(rng.uniform(0.2, 0.9, (n, 1)) + 0.05 * rng.normal(size=(n, k)), 0, 1)
-    return data.Matrices(q, rng.uniform(1, 5, (n, k)), [f"d{i}" for i in range(n)], [f"m{j}" for j in range(k)], "toy")
-
-
-def test_experiment_tables_have_the_promised_shape():
-    m = toy()
-    table, curves = experiments.compare_schedulers(m, 6, [0, 1], [1, 2], ["round_robin", "gp_ei"],
-                                                   evals_per_user=2, per_second_modes=(False,), grid_points=5,
-                                                   progress=False)
-    assert len(table) == 2 * 2 * 3  # seeds x devices x (round_robin, gp_ei learned, gp_ei identity)
-    assert set(table.kernel) == {"learned", "identity"} and np.all(table.mean_regret >= 0)
-    assert len(curves) == len(table) * 5 and curves.t_frac.max() == pytest.approx(1.0)
-    red = experiments.reductions(table, ("gp_ei", "learned"), ("round_robin", "learned"), n_devices=2)
-    assert list(red.seed) == [0, 1]
-    assert red.reduction.to_numpy() == pytest.approx(1 - red.better / red.worse)
-    su = experiments.single_user(m, 6, [0], 3, progress=False)
-    assert set(su.method) == {"GP-EI, learned kernel", "GP-EI, identity kernel", "random order"}
-    assert su.groupby(["user", "method"]).regret.apply(lambda r: np.all(np.diff(r.to_numpy()) <= 1e-12)).all()
-    sp = experiments.speedup(m, 6, [0], [1, 2], 0.01, progress=False)
-    assert sp.speedup.iloc[0] == 1.0 and np.isfinite(sp.time).all()
-    s = experiments.spread([0.1, -0.2, 0.3])
-    assert s["wins"] == 2 and s["median"] == pytest.approx(0.1)
+def test_rows_and_summary():
+    q = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.9]])
+    m = data.Matrices(q, np.ones((3, 2)), ["a", "b", "c"], ["x", "y"], "test")
+    sub = m.rows([2, 0])
+    assert sub.datasets == ["c", "a"] and sub.quality == pytest.approx(q[[2, 0]]) and sub.models == ["x", "y"]
+    s = m.summary()
+    assert s["data sets"] == 3 and s["best quality, median over data sets"] == pytest.approx(0.4)

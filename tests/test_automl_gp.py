@@ -1,15 +1,15 @@
-"""repro.automl.gp: the kernel between models, the GP posterior, expected improvement."""
+"""repro.automl.gp: the GP posterior of one user, expected improvement."""
 import numpy as np
 import pytest
 from scipy.stats import norm
 
 from repro.automl import gp
-from repro.automl.errors import KernelError, MatrixError
-from repro.errors import ReproError
+from repro.automl.errors import KernelError
+from repro.automl.kernel import ModelKernel
 
 
 def two_point_kernel():
-    return gp.ModelKernel(mean=np.array([0.2, 0.4]), cov=np.array([[1.0, 0.5], [0.5, 2.0]]), shrinkage=0.0)
+    return ModelKernel(mean=np.array([0.2, 0.4]), cov=np.array([[1.0, 0.5], [0.5, 2.0]]), shrinkage=0.0)
 
 
 def test_posterior_two_points_closed_form():
@@ -63,36 +63,3 @@ def test_expected_improvement_matches_scipy_norm_and_limits():
     assert np.all(gp.expected_improvement(mu, sd, best) >= 0)
     with pytest.raises(KernelError):
         gp.expected_improvement(0.0, -1.0, 0.0)
-
-
-def test_learned_kernel_is_psd_and_shrinks_towards_scaled_identity():
-    rng = np.random.default_rng(0)
-    level = rng.uniform(0, 1, size=(6, 1))
-    prior = level + 0.02 * rng.normal(size=(6, 10))  # fewer data sets than models: S is singular
-    k = gp.learn_kernel(prior)
-    assert 0 < k.shrinkage <= 1
-    assert gp.check_psd(k.cov) > 0
-    assert k.mean == pytest.approx(prior.mean(axis=0))
-    assert np.all(k.correlation()[~np.eye(10, dtype=bool)] > 0.5)  # the shared level makes models correlated
-    full = gp.learn_kernel(prior, shrinkage=1.0)
-    s = np.cov(prior, rowvar=False, bias=True)
-    assert full.cov == pytest.approx(np.trace(s) / 10 * np.eye(10))
-    with pytest.raises(KernelError, match="not positive definite"):
-        gp.learn_kernel(prior, shrinkage=0.0)
-    ident = gp.identity_kernel(prior)
-    assert ident.cov == pytest.approx(np.trace(s) / 10 * np.eye(10))
-    assert np.trace(ident.cov) == pytest.approx(np.trace(s))
-
-
-def test_kernel_bad_inputs_are_clear_errors():
-    with pytest.raises(MatrixError, match="NaN"):
-        gp.learn_kernel([[0.1, np.nan], [0.2, 0.3], [0.3, 0.1]])
-    with pytest.raises(KernelError, match="at least 2"):
-        gp.learn_kernel([[0.1, 0.2]])
-    with pytest.raises(KernelError, match=r"\[0, 1\]"):
-        gp.learn_kernel([[0.1, 0.2], [0.3, 0.5]], shrinkage=1.5)
-    with pytest.raises(KernelError, match="scale 0"):
-        gp.identity_kernel([[0.5, 0.5], [0.5, 0.5]])
-    with pytest.raises(KernelError, match="symmetric"):
-        gp.check_psd(np.array([[1.0, 0.2], [0.0, 1.0]]))
-    assert issubclass(KernelError, ReproError) and issubclass(MatrixError, ReproError)

@@ -1,9 +1,9 @@
-"""repro.automl.scheduler and metrics: invariants of the device simulation, policies, bad inputs."""
+"""repro.automl.scheduler: invariants of the device simulation, policies, bad inputs."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from repro.automl import gp, metrics
+from repro.automl import kernel
 from repro.automl import scheduler as S
 from repro.automl.errors import AutomlError, MatrixError, SchedulerError
 from repro.errors import ReproError
@@ -15,7 +15,7 @@ def problem(n_users=4, n_models=5, seed=0):
     q = np.clip(level + 0.05 * rng.normal(size=(n_users, n_models)), 0, 1)
     c = rng.uniform(1.0, 10.0, size=(n_users, n_models))
     prior = np.clip(rng.uniform(0.2, 0.9, size=(8, 1)) + 0.05 * rng.normal(size=(8, n_models)), 0, 1)
-    return q, c, gp.learn_kernel(prior)
+    return q, c, kernel.learn_kernel(prior)
 
 
 @pytest.mark.parametrize("policy", S.POLICIES)
@@ -80,7 +80,7 @@ def test_believer_spreads_first_jobs_over_users():
 def test_multi_tenant_serves_the_user_with_more_to_gain():
     # user 0 is settled (all models equal), user 1 has one far better model: after both have one
     # result, the multi-tenant scheduler spends the devices on user 1 first
-    k = gp.ModelKernel(np.full(3, 0.5), 0.04 * np.eye(3), 1.0, "identity")
+    k = kernel.ModelKernel(np.full(3, 0.5), 0.04 * np.eye(3), 1.0, "identity")
     q = np.array([[0.5, 0.5, 0.5], [0.2, 0.2, 0.9]])
     tr = S.simulate(q, np.ones_like(q), k, 1, "gp_ei", noise=1e-6)
     assert list(tr.jobs["user"][:4]) == [0, 1, 1, 1]
@@ -90,7 +90,7 @@ def test_multi_tenant_serves_the_user_with_more_to_gain():
 
 
 def test_cost_aware_prefers_cheap_models():
-    k = gp.ModelKernel(np.full(3, 0.5), 0.04 * np.eye(3), 1.0, "identity")
+    k = kernel.ModelKernel(np.full(3, 0.5), 0.04 * np.eye(3), 1.0, "identity")
     q = np.array([[0.5, 0.6, 0.7]])
     c = np.array([[100.0, 1.0, 100.0]])
     assert S.simulate(q, c, k, 1, "gp_ei", per_second=True).jobs["model"][0] == 1
@@ -134,21 +134,8 @@ def test_bad_inputs_are_clear_errors():
         assert issubclass(e, ReproError)
 
 
-def hand_trace():
-    # two users; regret (0.5, 0.3) until t=1, (0.1, 0.3) until t=3, then (0.1, 0)
-    return S.Trace("gp_ei", 1, "believer", False, np.array([0.0, 1.0, 3.0]),
-                   np.array([[0.5, 0.3], [0.1, 0.3], [0.1, 0.0]]), np.array([0.9, 0.8]), {"finished": np.ones(2, bool)})
-
-
-def test_metrics_on_a_hand_trace():
-    tr = hand_trace()
-    assert metrics.cumulative_regret(tr, 4.0) == pytest.approx(0.8 * 1 + 0.4 * 2 + 0.1 * 1)
-    assert metrics.cumulative_regret(tr, 2.0) == pytest.approx(0.8 + 0.4)
-    assert metrics.mean_regret(tr, 4.0) == pytest.approx(1.7 / 8)
-    assert metrics.regret_at(tr, [0.0, 0.99, 1.0, 5.0]) == pytest.approx([0.8, 0.8, 0.4, 0.1])
-    assert metrics.time_to_regret(tr, 0.4) == 1.0
-    assert metrics.time_to_regret(tr, 0.1, all_users=True) == 3.0
-    assert metrics.time_to_regret(tr, 0.05) == float("inf")
-    assert metrics.speedups({1: 10.0, 2: 5.0, 4: 4.0}) == {1: 1.0, 2: 2.0, 4: 2.5}
-    with pytest.raises(AutomlError):
-        metrics.cumulative_regret(tr, 0.0)
+def test_threads_setting_does_not_change_the_schedule():
+    q, c, k = problem()
+    a = S.simulate(q, c, k, 2, "gp_ei", threads=1)
+    b = S.simulate(q, c, k, 2, "gp_ei", threads=None)
+    assert np.array_equal(a.jobs["model"], b.jobs["model"]) and np.array_equal(a.regret, b.regret)

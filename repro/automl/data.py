@@ -19,6 +19,16 @@ Two real sources (see ``data/<name>.yaml`` and the SOURCE.md next to the data):
 
 A :class:`Matrices` holds both tables with data set and model names; :func:`split` draws which
 data sets are users (never seen by the kernel) and which are the prior.
+
+Example
+-------
+>>> from repro.automl import data
+>>> sp = data.split(31, 20, seed=0)
+>>> len(sp.users), len(sp.prior), bool(set(sp.users) & set(sp.prior))
+(20, 11, False)
+>>> m = data.load_ds3lab()                           # doctest: +SKIP
+>>> m.quality.shape                                  # doctest: +SKIP
+(31, 9)
 """
 from __future__ import annotations
 
@@ -30,6 +40,9 @@ import pandas as pd
 from .. import data as registry
 from ..errors import DataError
 from .errors import MatrixError
+
+__all__ = ["DS3LAB", "OBOE", "Matrices", "check_matrices", "read_whitespace_matrix", "distinct_rows", "load_ds3lab",
+           "load_oboe", "load", "Split", "split"]
 
 DS3LAB = "ds3lab-gp-ucb-model-selection"
 OBOE = "oboe-openml-error-matrix"
@@ -47,7 +60,24 @@ DS3LAB_MODELS = tuple(f"cnn{j}" for j in range(1, 10))  # the repo names no mode
 
 @dataclass
 class Matrices:
-    """Quality (higher is better) and cost (seconds, > 0) of every model on every data set."""
+    """Quality (higher is better) and cost (seconds, > 0) of every model on every data set.
+
+    Attributes
+    ----------
+    quality, cost : ndarray, shape (n_datasets, n_models)
+        Checked by :func:`check_matrices` when the object is made.
+    datasets, models : list of str
+        Row and column names.
+    source : str
+        Name of the data set in the registry.
+    notes : dict
+        What the loader wants to remember (files read, rows merged, ...).
+
+    Raises
+    ------
+    MatrixError
+        Malformed matrices, or names that do not match their shape.
+    """
 
     quality: np.ndarray
     cost: np.ndarray
@@ -64,25 +94,38 @@ class Matrices:
 
     @property
     def n_datasets(self) -> int:
+        """Number of data sets (rows)."""
         return self.quality.shape[0]
 
     @property
     def n_models(self) -> int:
+        """Number of models (columns)."""
         return self.quality.shape[1]
 
     def rows(self, index) -> "Matrices":
-        """The sub-matrices of the data sets ``index`` (same models)."""
+        """The sub-matrices of some data sets (same models).
+
+        Parameters
+        ----------
+        index : array_like of int
+            Row numbers.
+
+        Returns
+        -------
+        Matrices
+        """
         index = np.asarray(index, dtype=int)
         return Matrices(self.quality[index], self.cost[index], [self.datasets[i] for i in index],
                         list(self.models), self.source, dict(self.notes))
 
-    def columns(self, index) -> "Matrices":
-        """The sub-matrices of the models ``index`` (same data sets)."""
-        index = np.asarray(index, dtype=int)
-        return Matrices(self.quality[:, index], self.cost[:, index], list(self.datasets),
-                        [self.models[j] for j in index], self.source, dict(self.notes))
-
     def summary(self) -> dict:
+        """Sizes, ranges and medians of the two matrices, for a table.
+
+        Returns
+        -------
+        dict
+            Plain numbers keyed by what they are (e.g. ``"cost median (s)"``).
+        """
         best = self.quality.max(axis=1)
         return {"source": self.source, "data sets": self.n_datasets, "models": self.n_models,
                 "quality min": float(self.quality.min()), "quality max": float(self.quality.max()),
@@ -92,7 +135,18 @@ class Matrices:
 
 
 def check_matrices(quality, cost=None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Validate a quality matrix (and a cost matrix of the same shape); return float copies.
+    """Validate a quality matrix (and a cost matrix of the same shape).
+
+    Parameters
+    ----------
+    quality : array_like, shape (n_datasets, n_models)
+    cost : array_like, optional
+        Same shape, seconds.
+
+    Returns
+    -------
+    quality, cost : ndarray
+        Float copies (``cost`` is None when none was given).
 
     Raises
     ------
@@ -125,7 +179,22 @@ def check_matrices(quality, cost=None) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def read_whitespace_matrix(path) -> np.ndarray:
-    """A matrix written as whitespace-separated numbers (tabs and spaces mixed), one row a line."""
+    """A matrix written as whitespace-separated numbers (tabs and spaces mixed), one row a line.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    ndarray, shape (rows, columns)
+
+    Raises
+    ------
+    repro.errors.DataError
+        Unreadable file, a line that is not numbers (named by line number), no numbers at all,
+        or rows of different lengths.
+    """
     rows = []
     try:
         text = open(path, encoding="utf-8").read()
@@ -154,7 +223,23 @@ def distinct_rows(blocks: list[tuple[str, np.ndarray]], max_differing: int = 0,
     A row is a repeat of a kept row when they differ (by more than ``tol``) in at most
     ``max_differing`` columns: the same data set with one model re-run.
 
-    Returns the kept rows, their first origin ``"file:row"`` and, per kept row, every origin.
+    Parameters
+    ----------
+    blocks : list of (str, ndarray)
+        Named matrices with the same number of columns, in reading order.
+    max_differing : int
+        How many columns a repeat may differ in.
+    tol : float
+        Two entries differ when they are more than ``tol`` apart.
+
+    Returns
+    -------
+    kept : ndarray
+        The kept rows (the first of each group).
+    first : list of str
+        Where each kept row was first read, ``"name:row"`` (1-based).
+    origins : list of list of str
+        Per kept row, every place it was read.
     """
     kept: list[np.ndarray] = []
     first: list[str] = []
@@ -177,9 +262,20 @@ def load_ds3lab(max_differing: int = 1) -> Matrices:
 
     Parameters
     ----------
-    max_differing
+    max_differing : int
         Rows that differ in at most this many of the 9 accuracies are one data set (the first
         one read is kept); 0 keeps every row that differs at all.
+
+    Returns
+    -------
+    Matrices
+        Data sets ``ds00``, ``ds01``, ...; ``notes`` record the files, the origins of every row
+        and which data sets have their own measured times (``own_cost``).
+
+    Raises
+    ------
+    repro.errors.DataError
+        A missing or malformed file of the data set.
     """
     blocks = [(f, read_whitespace_matrix(registry.locate(DS3LAB, f))) for f in DS3LAB_QUALITY_FILES]
     for name, mat in blocks:
@@ -206,7 +302,18 @@ def load_ds3lab(max_differing: int = 1) -> Matrices:
 
 
 def load_oboe() -> Matrices:
-    """OBOE's OpenML matrices: quality = 1 - balanced error, cost = training time (s)."""
+    """OBOE's OpenML matrices: quality = 1 - balanced error, cost = training time (s).
+
+    Returns
+    -------
+    Matrices
+        Data sets ``openml<id>``, models named ``algorithm(hyperparameters)``.
+
+    Raises
+    ------
+    repro.errors.DataError
+        Missing or unreadable matrices, or two matrices that do not line up.
+    """
     err_path = registry.locate(OBOE, "error_matrix.csv")
     run_path = registry.locate(OBOE, "runtime_matrix.csv")
     try:
@@ -234,7 +341,23 @@ def _oboe_model_name(header: str) -> str:
 
 
 def load(source: str, **kw) -> Matrices:
-    """``source``: ``"ds3lab"`` or ``"oboe"``."""
+    """One source's matrices by its short name.
+
+    Parameters
+    ----------
+    source : {"ds3lab", "oboe"}
+    **kw
+        Passed to :func:`load_ds3lab` or :func:`load_oboe`.
+
+    Returns
+    -------
+    Matrices
+
+    Raises
+    ------
+    MatrixError
+        An unknown source.
+    """
     if source == "ds3lab":
         return load_ds3lab(**kw)
     if source == "oboe":
@@ -244,7 +367,14 @@ def load(source: str, **kw) -> Matrices:
 
 @dataclass(frozen=True)
 class Split:
-    """Which data sets are users and which are the prior, for one seed."""
+    """Which data sets are users and which are the prior, for one seed.
+
+    Attributes
+    ----------
+    seed : int
+    users, prior : ndarray of int
+        Sorted row numbers; they never overlap.
+    """
 
     seed: int
     users: np.ndarray
@@ -255,6 +385,25 @@ def split(n_datasets: int, n_users: int, seed: int, n_prior: int | None = None) 
     """Draw ``n_users`` user data sets at random; the prior is (up to ``n_prior`` of) the rest.
 
     Users and prior never overlap, so the kernel never sees a user's qualities.
+
+    Parameters
+    ----------
+    n_datasets : int
+    n_users : int
+        At least 1, leaving at least 2 prior data sets.
+    seed : int
+        Seed of :func:`numpy.random.default_rng`; one permutation decides both sets.
+    n_prior : int, optional
+        Keep only this many prior data sets (default: all the rest).
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    MatrixError
+        Too few users, or too few data sets left for the prior.
     """
     if n_users < 1:
         raise MatrixError(f"n_users must be >= 1, got {n_users}")

@@ -4,7 +4,8 @@ Every user u has a data set; running ("evaluating") model j for user u occupies 
 for ``cost[u, j]`` seconds and then reveals ``quality[u, j]``. No (user, model) pair is run twice
 and a device runs one job at a time. Whenever a device is free, the *policy* picks the next
 (user, model) pair; each user models its own qualities with a GP over the models
-(:mod:`repro.automl.gp`, one shared prior learned from other data sets).
+(:mod:`repro.automl.gp`, with one shared prior learned from other data sets,
+:mod:`repro.automl.kernel`).
 
 Policies
 --------
@@ -66,7 +67,10 @@ import numpy as np
 
 from .data import check_matrices
 from .errors import SchedulerError
-from .gp import ModelKernel, expected_improvement, posterior
+from .gp import expected_improvement, posterior
+from .kernel import ModelKernel
+
+__all__ = ["POLICIES", "PENDING_RULES", "POLICY_LABELS", "Trace", "simulate", "check_trace"]
 
 POLICIES = ("round_robin", "random_user", "random", "gp_ei")
 PENDING_RULES = ("believer", "exclude")
@@ -82,10 +86,24 @@ POLICY_LABELS = {
 class Trace:
     """What one simulation did and how the regret moved.
 
-    ``jobs``: one row per started job (``user``, ``model``, ``device``, ``start``, ``end``,
-    ``value``; ``finished`` False for jobs still running when the simulation stopped).
-    ``times``: 0 and the end of every finished job, in order; ``user_regret[k]`` the regret of
-    every user just after ``times[k]`` (row 0: before any result).
+    Attributes
+    ----------
+    policy, n_devices, pending, per_second
+        The settings of the run (see :func:`simulate`).
+    times : ndarray, shape (E + 1,)
+        0 and the end of every finished job, in order.
+    user_regret : ndarray, shape (E + 1, N)
+        ``user_regret[k]``: the regret of every user just after ``times[k]`` (row 0: before any
+        result).
+    best : ndarray, shape (N,)
+        Every user's best quality.
+    jobs : dict of ndarray
+        One entry per started job: ``user``, ``model``, ``device``, ``start``, ``end``,
+        ``value``, and ``finished`` (False for jobs still running when the simulation stopped).
+    horizon : float
+        The horizon it ran to (inf without one).
+    stopped : str
+        Why it stopped: ``"every pair evaluated"``, ``"horizon"`` or ``"regret reached"``.
     """
 
     policy: str
@@ -106,10 +124,12 @@ class Trace:
 
     @property
     def n_users(self) -> int:
+        """N, the number of users."""
         return self.user_regret.shape[1]
 
     @property
     def n_finished(self) -> int:
+        """How many jobs finished."""
         return int(np.sum(self.jobs["finished"]))
 
 
@@ -126,6 +146,7 @@ class _User:
         self.ei = np.zeros(k)
 
     def rescore(self) -> None:
+        """Recompute the EI of every model that is neither finished nor pending."""
         if not self.free.any():
             self.ei = np.full_like(self.ei, -np.inf)
             return
@@ -140,48 +161,46 @@ class _User:
         self.ei = np.where(self.free, ei, -np.inf)
 
 
-def simulate(quality, cost, kernel: ModelKernel, n_devices: int, policy: str, **kw) -> Trace:
-    """Run one schedule (see :func:`_simulate` for the parameters).
-
-    The linear algebra here is many tiny solves; BLAS threads only contend for the cores, so
-    they are limited to one for the duration of the simulation.
-    """
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1):
-        return _simulate(quality, cost, kernel, n_devices, policy, **kw)
-
-
-def _simulate(quality, cost, kernel: ModelKernel, n_devices: int, policy: str, *, pending: str = "believer",
-             per_second: bool = False, noise: float = 1e-4, horizon: float | None = None, stop_regret: float | None = None,
-             seed: int = 0, xi: float = 0.0, baseline: float = 0.0) -> Trace:
+def simulate(quality, cost, kernel: ModelKernel, n_devices: int, policy: str, *, pending: str = "believer",
+             per_second: bool = False, noise: float = 1e-4, horizon: float | None = None,
+             stop_regret: float | None = None, seed: int = 0, xi: float = 0.0, baseline: float = 0.0,
+             threads: int | None = 1) -> Trace:
     """Run one schedule to the end (every pair evaluated), to ``horizon`` or to ``stop_regret``.
 
     Parameters
     ----------
-    quality, cost
-        (N, K) true qualities of the users' data sets and run times in seconds (> 0).
-    kernel
+    quality, cost : array_like, shape (N, K)
+        True qualities of the users' data sets and run times in seconds (> 0).
+    kernel : ModelKernel
         The GP prior over the K models (learned from data sets that are not users).
-    n_devices
+    n_devices : int
         M >= 1, at most N·K (the number of jobs).
-    policy
+    policy : str
         One of :data:`POLICIES`.
-    pending
+    pending : str
         One of :data:`PENDING_RULES` (see the module docstring).
-    per_second
+    per_second : bool
         Score models by EI per second of their cost (the cost-aware variants).
-    noise
+    noise : float
         Observation noise variance of the GP.
-    horizon
+    horizon : float, optional
         Stop at this simulated time (jobs ending later are not counted as finished).
-    stop_regret
+    stop_regret : float, optional
         Stop as soon as the global regret is <= this.
-    seed
-        For the random policies.
-    xi
+    seed : int
+        Seed of the generator of the random policies.
+    xi : float
         EI's exploration margin ξ.
-    baseline
+    baseline : float
         Quality of having no model yet (regret and f* before the first result).
+    threads : int or None
+        BLAS threads during the simulation (:func:`threadpoolctl.threadpool_limits`). The
+        linear algebra is many tiny solves, so more threads only contend for the cores; 1 is
+        the default. ``None`` leaves the process's setting alone.
+
+    Returns
+    -------
+    Trace
 
     Raises
     ------
@@ -190,6 +209,19 @@ def _simulate(quality, cost, kernel: ModelKernel, n_devices: int, policy: str, *
         the wrong size, a horizon <= 0. :class:`~repro.automl.errors.MatrixError` for NaN
         qualities or costs <= 0.
     """
+    kw = dict(pending=pending, per_second=per_second, noise=noise, horizon=horizon, stop_regret=stop_regret,
+              seed=seed, xi=xi, baseline=baseline)
+    if threads is None:
+        return _simulate(quality, cost, kernel, n_devices, policy, **kw)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=threads):
+        return _simulate(quality, cost, kernel, n_devices, policy, **kw)
+
+
+def _simulate(quality, cost, kernel: ModelKernel, n_devices: int, policy: str, *, pending: str, per_second: bool,
+              noise: float, horizon: float | None, stop_regret: float | None, seed: int, xi: float,
+              baseline: float) -> Trace:
+    """The simulation of :func:`simulate`, in the caller's BLAS thread setting."""
     q, c = check_matrices(quality, cost)
     n_users, n_models = q.shape
     if policy not in POLICIES:
@@ -299,10 +331,19 @@ def _simulate(quality, cost, kernel: ModelKernel, n_devices: int, policy: str, *
 
 
 def check_trace(trace: Trace) -> None:
-    """Raise :class:`SchedulerError` if the trace breaks an invariant of the simulation.
+    """Check the invariants of a simulation.
 
-    No device runs two jobs at once; no (user, model) pair is started twice; the recorded times
-    never go back; a device's next job starts when (or after) its previous one ended.
+    No device runs two jobs at once; no (user, model) pair is started twice; no job ends before
+    it starts; the recorded times never go back; the global regret never rises.
+
+    Parameters
+    ----------
+    trace : Trace
+
+    Raises
+    ------
+    SchedulerError
+        Naming the first invariant that is broken.
     """
     j = trace.jobs
     if len(j["user"]):
