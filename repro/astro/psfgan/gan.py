@@ -1,4 +1,4 @@
-"""PSFGAN (Stark et al. 2018) in Keras 3: a conditional GAN that removes an AGN point source.
+"""The PSFGAN network (Stark et al. 2018) in Keras 3: a conditional GAN that removes an AGN point source.
 
 - Generator: a pix2pix-style U-Net. Encoder: 4x4 stride-2 convolutions, batch norm (not on the
   first), leaky ReLU 0.2, down to 1x1; decoder: 4x4 stride-2 transposed convolutions, batch norm,
@@ -14,7 +14,16 @@
   with x in units of M). M is known at inference time, so the stretch inverts exactly.
 
 Sized for CPUs: 64x64 stamps, ``base_filters`` 32 (about 3.3 M generator parameters with
-the defaults); uses a GPU when TensorFlow sees one.
+the defaults); uses a GPU when TensorFlow sees one. TensorFlow and Keras are imported only when a
+function here needs them.
+
+Example
+-------
+>>> import numpy as np
+>>> x = np.array([[[0.0, 0.5], [1.0, 2.0]]])
+>>> scale = image_scale(x)                      # the maximum pixel, 2.0
+>>> bool(np.allclose(unstretch(stretch(x, scale), scale), x))
+True
 """
 from __future__ import annotations
 
@@ -24,9 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ReproError
+from ...errors import ReproError
+
+__all__ = ["STRETCH_A", "GANError", "stretch", "unstretch", "image_scale", "prepare", "center_weight_map",
+           "configure_tensorflow", "build_generator", "build_discriminator", "PSFGAN", "remove_point_source"]
 
 STRETCH_A = 50.0
+"""The ``a`` of the stretch arcsinh(a x / M) / arcsinh(a)."""
 
 
 class GANError(ReproError, ValueError):
@@ -35,7 +48,25 @@ class GANError(ReproError, ValueError):
 
 # ------------------------------------------------------------------ stretch
 def stretch(x, scale):
-    """arcsinh(50 x / scale) / arcsinh(50); ``scale`` broadcasts (one value per image)."""
+    """The network's input stretch, ``arcsinh(50 x / scale) / arcsinh(50)``.
+
+    Parameters
+    ----------
+    x : array_like
+        Images in physical units.
+    scale : array_like
+        Positive scales, broadcast against ``x`` (one per image, see :func:`image_scale`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Stretched values (at most 1 where ``x <= scale``).
+
+    Raises
+    ------
+    GANError
+        A scale that is not positive.
+    """
     x = np.asarray(x, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
     if np.any(~(scale > 0)):
@@ -44,14 +75,44 @@ def stretch(x, scale):
 
 
 def unstretch(y, scale):
-    """Inverse of :func:`stretch`."""
+    """Inverse of :func:`stretch`: ``sinh(y arcsinh(50)) scale / 50``.
+
+    Parameters
+    ----------
+    y : array_like
+        Stretched values.
+    scale : array_like
+        The scales :func:`stretch` was given.
+
+    Returns
+    -------
+    numpy.ndarray
+        Values in physical units.
+    """
     y = np.asarray(y, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
     return np.sinh(y * np.arcsinh(STRETCH_A)) * scale / STRETCH_A
 
 
 def image_scale(inputs: np.ndarray, floor: float = 1e-6) -> np.ndarray:
-    """Per-image stretch scale M: the maximum pixel of each conditional input, shape (N, 1, 1)."""
+    """Per-image stretch scale M: the maximum pixel of each conditional input.
+
+    Parameters
+    ----------
+    inputs : numpy.ndarray, shape (N, H, W)
+        The conditional inputs (galaxy + point source).
+    floor : float
+        Smallest scale returned (guards empty or negative stamps).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, 1, 1)
+
+    Raises
+    ------
+    GANError
+        ``inputs`` is not a stack of 2-D images.
+    """
     a = np.asarray(inputs, dtype=np.float64)
     if a.ndim != 3:
         raise GANError(f"expected a stack (N, H, W), got shape {a.shape}")
@@ -59,7 +120,26 @@ def image_scale(inputs: np.ndarray, floor: float = 1e-6) -> np.ndarray:
 
 
 def prepare(inputs: np.ndarray, targets: np.ndarray | None = None):
-    """Stretched float32 network arrays (N, H, W, 1) and the scales used."""
+    """Stretched float32 network arrays and the scales used.
+
+    Parameters
+    ----------
+    inputs : numpy.ndarray, shape (N, H, W)
+        Conditional inputs in physical units.
+    targets : numpy.ndarray, shape (N, H, W), optional
+        Hosts in physical units, stretched with the inputs' scales and clipped to [-1, 1].
+
+    Returns
+    -------
+    x : numpy.ndarray, shape (N, H, W, 1)
+    y : numpy.ndarray, shape (N, H, W, 1) or None
+    scale : numpy.ndarray, shape (N, 1, 1)
+
+    Raises
+    ------
+    GANError
+        ``inputs`` is not a stack of 2-D images.
+    """
     scale = image_scale(inputs)
     x = stretch(inputs, scale).astype(np.float32)[..., None]
     y = None if targets is None else np.clip(stretch(targets, scale), -1, 1).astype(np.float32)[..., None]
@@ -67,7 +147,22 @@ def prepare(inputs: np.ndarray, targets: np.ndarray | None = None):
 
 
 def center_weight_map(size: int, radius: float, weight: float) -> np.ndarray:
-    """L1 weights: ``weight`` within ``radius`` of the centre pixel, 1 elsewhere; mean 1 normalised."""
+    """Weights of the L1 loss: ``weight`` within ``radius`` of the centre pixel, 1 elsewhere.
+
+    Parameters
+    ----------
+    size : int
+        Side of the stamps.
+    radius : float
+        Radius in pixels of the up-weighted disc.
+    weight : float
+        Relative weight inside the disc.
+
+    Returns
+    -------
+    numpy.ndarray, shape (size, size), float32
+        Normalised to mean 1.
+    """
     yy, xx = np.indices((size, size))
     c = size // 2
     w = np.where((yy - c) ** 2 + (xx - c) ** 2 <= radius ** 2, weight, 1.0)
@@ -76,7 +171,19 @@ def center_weight_map(size: int, radius: float, weight: float) -> np.ndarray:
 
 # ------------------------------------------------------------------ models
 def configure_tensorflow(threads: int | None = None, deterministic: bool = True) -> None:
-    """Thread count and op determinism (same seed => same numbers). Call before building models."""
+    """Set TensorFlow's thread count and op determinism (same seed, same numbers).
+
+    Call before building models. Sets ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set (quiet
+    kernels). Thread settings that TensorFlow refuses because it is already initialised are
+    left as they are.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Intra-op threads (inter-op is set to 1); None leaves TensorFlow's defaults.
+    deterministic : bool
+        Enable op determinism.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -92,7 +199,30 @@ def configure_tensorflow(threads: int | None = None, deterministic: bool = True)
 
 def build_generator(size: int = 64, base_filters: int = 32, max_filters: int = 256, n_dropout: int = 2,
                     dropout: float = 0.5):
-    """U-Net generator, stretched image in, stretched host out (tanh)."""
+    """The U-Net generator: stretched image in, stretched host out (tanh).
+
+    Parameters
+    ----------
+    size : int
+        Side of the stamps, a power of two >= 4 (the encoder halves it down to 1x1).
+    base_filters : int
+        Filters of the first layer, doubling per layer.
+    max_filters : int
+        Cap on the filters per layer.
+    n_dropout : int
+        Decoder layers with dropout.
+    dropout : float
+        Dropout rate.
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    GANError
+        ``size`` is not a power of two >= 4.
+    """
     import keras
     from keras import layers
 
@@ -126,7 +256,22 @@ def build_generator(size: int = 64, base_filters: int = 32, max_filters: int = 2
 
 
 def build_discriminator(size: int = 64, base_filters: int = 32, n_layers: int = 3):
-    """Conditional PatchGAN: (input, host) pairs -> a map of real/fake logits."""
+    """The conditional PatchGAN discriminator: (input, host) pairs to a map of real/fake logits.
+
+    Parameters
+    ----------
+    size : int
+        Side of the stamps.
+    base_filters : int
+        Filters of the first layer, doubling per layer.
+    n_layers : int
+        Stride-2 convolution layers.
+
+    Returns
+    -------
+    keras.Model
+        Inputs ``[condition, host]``, each (size, size, 1).
+    """
     import keras
     from keras import layers
 
@@ -150,7 +295,30 @@ def build_discriminator(size: int = 64, base_filters: int = 32, n_layers: int = 
 
 # ------------------------------------------------------------------ training
 class PSFGAN:
-    """Generator, discriminator, their optimisers and the training step."""
+    """Generator, discriminator, their Adam optimisers and the training step.
+
+    Parameters
+    ----------
+    size : int
+        Side of the stamps (power of two).
+    base_filters, max_filters, n_dropout
+        As in :func:`build_generator`.
+    lr, beta_1 : float
+        Adam learning rate and beta_1 of both optimisers.
+    l1_weight : float
+        Weight of the L1 term against the adversarial term in the generator loss.
+    center_weight, center_radius : float
+        The L1 weight map (:func:`center_weight_map`).
+    seed : int
+        ``keras.utils.set_random_seed`` before the networks are built (initial weights,
+        dropout).
+
+    Attributes
+    ----------
+    generator, discriminator : keras.Model
+    history : list of dict
+        Per-epoch mean losses of :meth:`fit`.
+    """
 
     def __init__(self, size: int = 64, base_filters: int = 32, lr: float = 9e-5, beta_1: float = 0.5,
                  l1_weight: float = 100.0, center_weight: float = 10.0, center_radius: float = 5.0,
@@ -190,11 +358,40 @@ class PSFGAN:
     def fit(self, inputs: np.ndarray, targets: np.ndarray, *, epochs: int = 1, batch_size: int = 16,
             max_steps: int | None = None, seed: int = 0, checkpoint_dir=None, progress: bool = True,
             desc: str = "PSFGAN") -> list[dict]:
-        """Train on physical-unit stacks (N, H, W); returns per-epoch mean losses.
+        """Train on stacks in physical units.
 
         After every epoch the generator and discriminator weights are written to
         ``checkpoint_dir`` (if given) as ``generator.weights.h5`` / ``discriminator.weights.h5``.
-        ``max_steps`` caps the total number of steps (smoke runs).
+
+        Parameters
+        ----------
+        inputs, targets : numpy.ndarray, shape (N, size, size)
+            Host + point source, and host.
+        epochs : int
+            Passes over the pairs.
+        batch_size : int
+            Pairs per step (the last incomplete batch of an epoch is skipped).
+        max_steps : int, optional
+            Cap on the total number of steps (smoke runs).
+        seed : int
+            Seed of the order of the pairs in every epoch.
+        checkpoint_dir : path-like, optional
+            Where to write the weights after every epoch.
+        progress : bool
+            Show a progress bar.
+        desc : str
+            Label of the progress bar.
+
+        Returns
+        -------
+        list of dict
+            :attr:`history`: per epoch ``epoch``, ``steps``, ``g_adv``, ``g_l1``, ``d_loss``,
+            ``seconds``.
+
+        Raises
+        ------
+        GANError
+            ``inputs`` and ``targets`` are not both (N, size, size).
         """
         from tqdm.auto import tqdm
 
@@ -235,6 +432,13 @@ class PSFGAN:
         return self.history
 
     def save(self, folder) -> None:
+        """Write both networks' weights to ``folder`` (atomically, file by file).
+
+        Parameters
+        ----------
+        folder : path-like
+            Created if missing; receives ``generator.weights.h5`` and ``discriminator.weights.h5``.
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for model, name in ((self.generator, "generator"), (self.discriminator, "discriminator")):
@@ -243,6 +447,18 @@ class PSFGAN:
             os.replace(tmp, folder / f"{name}.weights.h5")
 
     def load(self, folder) -> None:
+        """Read both networks' weights written by :meth:`save`.
+
+        Parameters
+        ----------
+        folder : path-like
+            The checkpoint folder.
+
+        Raises
+        ------
+        GANError
+            A weights file is missing.
+        """
         folder = Path(folder)
         for model, name in ((self.generator, "generator"), (self.discriminator, "discriminator")):
             p = folder / f"{name}.weights.h5"
@@ -252,7 +468,22 @@ class PSFGAN:
 
 
 def remove_point_source(generator, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """The generator's host image in physical units for each input stamp (N, H, W)."""
+    """The generator's host image in physical units for each input stamp.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        A trained generator (:attr:`PSFGAN.generator`).
+    inputs : numpy.ndarray, shape (N, H, W) or (H, W)
+        Host + point source in physical units.
+    batch_size : int
+        Stamps per generator call.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``inputs``: the recovered hosts (run in inference mode, no dropout).
+    """
     inputs = np.asarray(inputs, dtype=np.float64)
     if inputs.ndim == 2:
         return remove_point_source(generator, inputs[None], batch_size)[0]
@@ -260,35 +491,3 @@ def remove_point_source(generator, inputs: np.ndarray, batch_size: int = 64) -> 
     out = np.concatenate([np.asarray(generator(x[i:i + batch_size], training=False))
                           for i in range(0, len(x), batch_size)], axis=0)[..., 0]
     return unstretch(out.astype(np.float64), scale)
-
-
-def time_against_fit(generator, inputs: np.ndarray, psfs: np.ndarray, psf_index, sky_sigma, gain, *,
-                     aperture_radius: float, ftol: float) -> dict:
-    """Per-image time of GAN inference against a two-component parametric fit, measured in one run.
-
-    For each image in turn the GAN removes the point source (batch of one) and
-    :func:`repro.astro.parametric.fit_two_component` fits it with the image's own PSF; then
-    the GAN processes all images as one batch. The GAN's graph is traced once before timing.
-    Returns the medians, the batched per-image GAN time and the two ratios fit/GAN.
-    """
-    from .parametric import fit_two_component
-
-    n = len(inputs)
-    if n < 1:
-        raise ValueError("time_against_fit needs at least one image")
-    remove_point_source(generator, inputs[:1])  # warm-up (graph tracing)
-    t_gan, t_fit = np.empty(n), np.empty(n)
-    for i in range(n):
-        t0 = time.perf_counter()
-        remove_point_source(generator, inputs[i:i + 1])
-        t_gan[i] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        fit_two_component(inputs[i], psfs[psf_index[i]], float(sky_sigma[i]), float(gain[i]),
-                          aperture_radius=aperture_radius, ftol=ftol)
-        t_fit[i] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    remove_point_source(generator, inputs)
-    t_batch = (time.perf_counter() - t0) / n
-    return {"images": n, "gan_median_s": float(np.median(t_gan)), "gan_batched_per_image_s": t_batch,
-            "fit_median_s": float(np.median(t_fit)), "ratio_median": float(np.median(t_fit) / np.median(t_gan)),
-            "ratio_batched": float(np.median(t_fit) / t_batch), "gan_s": t_gan.tolist(), "fit_s": t_fit.tolist()}

@@ -10,13 +10,15 @@ never dropped: the caller decides how to count them.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
-from ..errors import ReproError
-from .agn_sim import aperture_flux
+from ...errors import ReproError
+from .photometry import aperture_flux
+
+__all__ = ["FitError", "TwoComponentFit", "model_lines", "fit_two_component", "fit_many", "fits_to_arrays"]
 
 
 class FitError(ReproError, ValueError):
@@ -25,21 +27,43 @@ class FitError(ReproError, ValueError):
 
 @dataclass
 class TwoComponentFit:
-    ok: bool                # converged, positive fluxes, no shape parameter on a limit
-    status: str             # "ok" or why not
-    host_flux: float        # convolved Sérsic component in the photometry aperture (nanomaggies)
-    ps_flux: float          # point-source total flux (nanomaggies)
-    sersic_total: float     # Sérsic total flux to infinity
+    """The result of one two-component fit; a failed fit has ``ok`` False and says why.
+
+    Attributes
+    ----------
+    ok : bool
+        Converged, positive fluxes, no shape parameter (n, r_e, ell) on a limit.
+    status : str
+        ``"ok"``, or why not (``"fit error: ..."``, ``"not converged"``, ``"non-positive flux"``,
+        ``"on limit: ..."``).
+    host_flux : float
+        The convolved Sérsic component in the photometry aperture (nanomaggies).
+    ps_flux : float
+        Total flux of the point source (nanomaggies).
+    sersic_total : float
+        Total flux of the Sérsic component to infinity (nanomaggies).
+    n, r_e, ell : float
+        Sérsic index, effective radius (pixels) and ellipticity.
+    x0, y0 : float
+        Fitted centre (0-based pixel coordinates).
+    chi2_red : float
+        Reduced chi².
+    seconds : float
+        Wall time of the fit.
+    """
+
+    ok: bool
+    status: str
+    host_flux: float
+    ps_flux: float
+    sersic_total: float
     n: float
     r_e: float
     ell: float
-    x0: float               # fitted centre (0-based pixel coordinates)
+    x0: float
     y0: float
     chi2_red: float
     seconds: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _sersic_ie(total: float, n: float, r_e: float, q: float) -> float:
@@ -49,7 +73,26 @@ def _sersic_ie(total: float, n: float, r_e: float, q: float) -> float:
 
 def model_lines(size: int, total_flux: float, n0: float = 2.0, re0: float = 6.0,
                 ps_share: float = 0.5, centre_box: float = 3.0) -> list[str]:
-    """Imfit configuration text for the two-component model with initial values and limits."""
+    """Imfit configuration of the two-component model, with initial values and limits.
+
+    Parameters
+    ----------
+    size : int
+        Side of the stamp; the centre starts on its centre pixel.
+    total_flux : float
+        Total flux of the stamp, split between the components for the start values.
+    n0, re0 : float
+        Start Sérsic index and effective radius (pixels).
+    ps_share : float
+        Share of ``total_flux`` the point source starts with.
+    centre_box : float
+        Half-width in pixels of the box the centre may move in.
+
+    Returns
+    -------
+    list of str
+        Lines for :func:`pyimfit.parse_config`.
+    """
     c = size // 2 + 1.0  # Imfit pixel coordinates are 1-based
     tot = max(float(total_flux), 1e-6)
     ie = _sersic_ie((1 - ps_share) * tot, n0, re0, 0.8)
@@ -71,14 +114,35 @@ def fit_two_component(image: np.ndarray, psf: np.ndarray, noise_sigma: float, ga
                       aperture_radius: float = 28.0, threads: int = 1, ftol: float = 1e-5) -> TwoComponentFit:
     """Fit Sérsic*PSF + point source to one stamp centred on its nucleus.
 
+    The error image is ``sqrt(noise_sigma² + max(image, 0) / gain)``.
+
     Parameters
     ----------
-    image : (N, N) array, nanomaggies, sky-subtracted.
-    psf : (M, M) array, the PSF the fitter is GIVEN (sum normalised by Imfit).
-    noise_sigma : background 1-sigma per pixel (nanomaggies).
-    gain : electrons per nanomaggy, for the source Poisson term of the error image.
-    ftol : relative chi² tolerance of the Levenberg-Marquardt solver (1e-5 stops like GALFIT's
+    image : numpy.ndarray, shape (N, N)
+        Nanomaggies, sky subtracted.
+    psf : numpy.ndarray, shape (M, M)
+        The PSF the fitter is GIVEN (normalised by Imfit).
+    noise_sigma : float
+        Background 1-sigma per pixel (nanomaggies).
+    gain : float
+        Electrons per nanomaggy, for the source Poisson term of the error image.
+    aperture_radius : float
+        Radius in pixels of the aperture of the host flux.
+    threads : int
+        Imfit's threads.
+    ftol : float
+        Relative chi² tolerance of the Levenberg-Marquardt solver (1e-5 stops like GALFIT's
         default criterion; 1e-8 made some fits run into the 1000-iteration cap).
+
+    Returns
+    -------
+    TwoComponentFit
+        Always: an error inside the engine gives a result with ``ok`` False.
+
+    Raises
+    ------
+    FitError
+        A non-square or non-finite image, a bad PSF, or non-positive ``noise_sigma``/``gain``.
     """
     import pyimfit
 
@@ -134,8 +198,31 @@ def fit_two_component(image: np.ndarray, psf: np.ndarray, noise_sigma: float, ga
 
 
 def fit_many(images: np.ndarray, psfs, psf_index, noise_sigma, gain, *, aperture_radius: float = 28.0,
-             ftol: float = 1e-5, threads: int = 1, progress: bool = True, desc: str = "pyimfit") -> list[TwoComponentFit]:
-    """:func:`fit_two_component` on every stamp; one result per stamp, failures flagged."""
+             ftol: float = 1e-5, threads: int = 1, progress: bool = True,
+             desc: str = "pyimfit") -> list[TwoComponentFit]:
+    """:func:`fit_two_component` on every stamp; one result per stamp, failures flagged.
+
+    Parameters
+    ----------
+    images : numpy.ndarray, shape (K, N, N)
+        The stamps.
+    psfs : sequence of numpy.ndarray
+        PSFs; stamp ``i`` is fitted with ``psfs[psf_index[i]]``.
+    psf_index : sequence of int
+        One PSF index per stamp.
+    noise_sigma, gain : float or array_like, shape (K,)
+        As in :func:`fit_two_component`, one per stamp or one for all.
+    aperture_radius, ftol, threads
+        As in :func:`fit_two_component`.
+    progress : bool
+        Show a progress bar.
+    desc : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    list of TwoComponentFit
+    """
     from tqdm.auto import tqdm
 
     n = len(images)
@@ -147,7 +234,17 @@ def fit_many(images: np.ndarray, psfs, psf_index, noise_sigma, gain, *, aperture
 
 
 def fits_to_arrays(fits: list[TwoComponentFit]) -> dict:
-    """Column arrays of a list of fits (for run.save_arrays)."""
+    """Column arrays of a list of fits (for ``run.save_arrays``).
+
+    Parameters
+    ----------
+    fits : list of TwoComponentFit
+
+    Returns
+    -------
+    dict
+        One float64 array per numeric field, ``ok`` (bool) and ``status`` (str).
+    """
     cols = ("host_flux", "ps_flux", "sersic_total", "n", "r_e", "ell", "x0", "y0", "chi2_red", "seconds")
     out = {c: np.array([getattr(f, c) for f in fits], dtype=np.float64) for c in cols}
     out["ok"] = np.array([f.ok for f in fits], dtype=bool)

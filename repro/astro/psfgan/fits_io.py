@@ -1,4 +1,4 @@
-"""Reading SDSS r-band FITS images and PSFs with checks that give one clear error.
+"""FITS input of the PSFGAN chain: SDSS r-band images and PSFs, with checks that give one clear error.
 
 Everything the PSFGAN chain reads from FITS goes through :func:`read_image`, which checks
 the number of axes, the shape, finiteness and the header keys the caller needs, and raises
@@ -12,7 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ReproError
+from ...errors import ReproError
+
+__all__ = ["FitsInputError", "read_image", "header_float"]
 
 
 class FitsInputError(ReproError, ValueError):
@@ -38,9 +40,17 @@ def read_image(path, *, hdu: int = 0, require_keys: Sequence[str] = (), min_shap
     allow_nan : bool
         If False, any non-finite pixel is an error.
 
+    Returns
+    -------
+    data : numpy.ndarray
+        The image as float64.
+    header : dict
+        The HDU's header cards (without COMMENT and HISTORY).
+
     Raises
     ------
     FitsInputError
+        The file cannot be read as FITS, lacks the HDU or image data, or fails one of the checks.
     """
     from astropy.io import fits
 
@@ -78,7 +88,26 @@ def read_image(path, *, hdu: int = 0, require_keys: Sequence[str] = (), min_shap
 
 
 def header_float(header: dict, key: str, where: str = "") -> float:
-    """A header value as float; a missing or non-numeric value raises :class:`FitsInputError`."""
+    """A header value as float.
+
+    Parameters
+    ----------
+    header : dict
+        A header as returned by :func:`read_image`.
+    key : str
+        The card to read.
+    where : str
+        Name of the file, for error messages.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    FitsInputError
+        The key is missing or its value is not a number.
+    """
     if key not in header:
         raise FitsInputError(f"{where}: missing header key {key}")
     try:
