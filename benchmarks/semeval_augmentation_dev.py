@@ -12,6 +12,7 @@ first). About 10 minutes on one CPU thread with 3 seeds.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -19,10 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from repro import params
-from repro.nlp import ensemble as ens
-from repro.nlp import experiment as X
-from repro.nlp import extract, features as F, models
-from repro.nlp.reader import Split
+from repro.nlp import classify, ensemble as ens, extract, reader
+from repro.papers import semeval as paper
 
 
 def main() -> None:
@@ -33,43 +32,33 @@ def main() -> None:
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     P = params.load("semeval", "full")
-    models.configure(P.threads)
-    splits = X.load_all()
-    tr11, tr12 = splits[("train", "1.1")], splits[("train", "1.2")]
-    rng = np.random.default_rng(12345)  # its own split, not the one of 04_extract
-    ids = sorted(tr11.docs)
-    held = set(rng.choice(ids, int(round(a.heldout * len(ids))), replace=False))
-    fit11 = Split("fit 1.1", {k: v for k, v in tr11.docs.items() if k not in held},
-                  [r for r in tr11.relations if r.doc_id not in held])
-    dev = Split("dev 1.1", {k: v for k, v in tr11.docs.items() if k in held},
-                [r for r in tr11.relations if r.doc_id in held])
+    S = paper.setup(P)  # applies the threads
+    tr11, tr12 = S.splits[("train", "1.1")], S.splits[("train", "1.2")]
+    # its own split (seed 12345), not the one of 04_extract
+    fit11, dev = reader.hold_out(tr11, a.heldout, 12345, at_least=0)
     emb = np.load(a.embeddings)
     vocab = {w: i for i, w in enumerate(emb["words"].tolist())}
-    X_dev, _ = X.encode_relations([dev], vocab, P.max_len)
-    n_cls, n_pos = len(extract.DIRECTIONAL_LABELS), F.n_positions(P.max_len)
-    base = ens.TrainConfig(epochs=P.epochs, batch_size=P.batch_size, lr=P.lr, dropout=P.dropout,
-                           filters=P.cnn_filters, kernel_sizes=tuple(P.kernel_sizes), units=P.rnn_units,
-                           cell=P.rnn_cell, pos_dim=P.pos_dim, class_weights=P.class_weights,
-                           upsample_to=P.upsample_to)
-    weights = dict(rnn_weight_short=P.rnn_weight_short, rnn_weight_long=P.rnn_weight_long, long_span=P.long_span)
-    seeds = list(range(P.seed, P.seed + a.seeds))
+    X_dev, _ = classify.encode_relations([dev], vocab, P.max_len)
+    n_cls, n_pos = len(extract.DIRECTIONAL_LABELS), S.n_positions
+    base, weights = S.train_config, S.weights
+    seeds = list(range(P.seed, P.seed + a.seeds))  # the benchmark's own seed count
     rows = []
     t0 = time.perf_counter()
     for aug, epochs in ((True, P.epochs), (False, 2 * P.epochs)):
-        Xt, yt = X.encode_relations([fit11, tr12], vocab, P.max_len, augment=aug)
-        cfg = ens.TrainConfig(**{**base.__dict__, "epochs": epochs})
+        Xt, yt = classify.encode_relations([fit11, tr12], vocab, P.max_len, augment=aug)
+        cfg = dataclasses.replace(base, epochs=epochs)
         runs = ens.train_members(["cnn", "rnn"], seeds, emb["matrix"], n_pos, n_cls, P.max_len, Xt, yt, [X_dev], cfg)
         for s in seeds:
             for what in ("cnn", "rnn", "cnn+rnn"):
-                f1 = X.macro_f1(dev.relations, ens.member_probs(runs, s, 0, what, X_dev.length, **weights))
+                f1 = classify.macro_f1(dev.relations, ens.member_probs(runs, s, 0, what, X_dev.length, **weights))
                 rows.append({"augmentation": aug, "epochs": epochs, "seed": s, "model": what, "macro_f1": f1})
                 print(rows[-1], flush=True)
-    res = {"heldout_abstracts": len(held), "heldout_relations": len(dev.relations), "rows": rows,
+    res = {"heldout_abstracts": len(dev.docs), "heldout_relations": len(dev.relations), "rows": rows,
            "minutes": (time.perf_counter() - t0) / 60}
     on = [r["macro_f1"] for r in rows if r["augmentation"] and r["model"] == "cnn+rnn"]
     off = [r["macro_f1"] for r in rows if not r["augmentation"] and r["model"] == "cnn+rnn"]
     res["mean_gain_cnn_rnn"] = float(np.mean(np.array(on) - np.array(off)))
-    print(f"held out {len(held)} abstracts / {len(dev.relations)} relations; CNN+RNN macro-F1 with augmentation "
+    print(f"held out {len(dev.docs)} abstracts / {len(dev.relations)} relations; CNN+RNN macro-F1 with augmentation "
           f"{np.round(on, 2)}, without {np.round(off, 2)}; mean gain {res['mean_gain_cnn_rnn']:+.2f} "
           f"({res['minutes']:.1f} min)")
     if a.out:

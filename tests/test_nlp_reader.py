@@ -1,8 +1,6 @@
-"""The reader of the task's XML abstracts and relation files; features built on it."""
-import numpy as np
+"""The reader of the task's XML abstracts and relation files, and the splits drawn from them."""
 import pytest
 
-from repro.nlp import features as F
 from repro.nlp import reader
 
 from .conftest import needs_data
@@ -92,36 +90,29 @@ def test_check_entities(tmp_path):
         reader.check_entities([reader.parse_relation("USAGE(X00-1000.2,X00-1000.7)")], docs)
 
 
-# ----------------------------------------------------------------------------- features
-def test_span_markers_positions_and_truncation(tmp_path):
-    d = reader.read_abstracts(write(tmp_path, GOOD))["X00-1000"]
-    tok = F.tokenize(d)
-    s = F.pair_span(d, tok, "X00-1000.2", "X00-1000.4", 40)
-    assert s.tokens == ["<e1>", "statistical", "models", "</e1>", "for", "<e2>", "parsing", "</e2>"]
-    assert s.pos1 == list(range(8)) and s.pos2 == list(range(-5, 3))
-    nested = F.pair_span(d, tok, "X00-1000.2", "X00-1000.3", 40)
-    assert nested.tokens == ["<e1>", "statistical", "<e2>", "models", "</e1>", "</e2>"]
-    long = F.pair_span(d, tok, "X00-1000.1", "X00-1000.5", 8)
-    assert len(long.tokens) == 8 and long.length > 8
-    assert long.tokens[0] == "<e1>" and long.tokens[-1] == "</e2>"
-    enc = F.encode([s, long], {"<pad>": 0, "<unk>": 1, "<e1>": 2}, 10)
-    assert enc.words.shape == (2, 10) and enc.words[0, 0] == 2 and enc.words[0, 1] == 1 and enc.words[0, 9] == 0
-    assert enc.pos1[0, 0] == 11 and enc.pos1[0, 9] == 0 and enc.pos1.max() < F.n_positions(10)
-    with pytest.raises(ValueError, match="max_len"):
-        F.pair_span(d, tok, "X00-1000.1", "X00-1000.5", 3)
+def _toy_split(n_docs=10):
+    docs = {f"X00-{1000 + i}": reader.Document(f"X00-{1000 + i}", "t") for i in range(n_docs)}
+    rels = [reader.Relation("USAGE", f"{d}.1", f"{d}.2") for d in docs]
+    return reader.Split("toy", docs, rels)
 
 
-def test_sentences_and_candidates(tmp_path):
-    d = reader.read_abstracts(write(tmp_path, GOOD))["X00-1000"]
-    tok = F.tokenize(d)
-    assert tok.tokens[:2] == ["a", "parser"]
-    sents = F.sentences(d, tok)
-    assert len(sents) == 3  # title, "We use ... parsing .", "Results improve accuracy ."
-    c = F.candidate_pairs(d, tok, max_distance=40)
-    assert ("X00-1000.1", "X00-1000.2") not in c       # title vs abstract
-    assert ("X00-1000.2", "X00-1000.4") in c
-    assert ("X00-1000.4", "X00-1000.5") not in c       # across the full stop
-    assert ("X00-1000.2", "X00-1000.4") not in F.candidate_pairs(d, tok, max_distance=3)
+def test_subsample_docs_keeps_relations_of_kept_abstracts():
+    s = _toy_split()
+    assert reader.subsample_docs(s, 1.0, 0) is s
+    sub = reader.subsample_docs(s, 0.3, 0)
+    assert len(sub.docs) == 3 and {r.doc_id for r in sub.relations} == set(sub.docs)
+    assert reader.subsample_docs(s, 0.3, 0).docs.keys() == sub.docs.keys()   # same seed, same draw
+    assert len(reader.subsample_docs(s, 0.01, 0).docs) == 2                   # at least two abstracts
+
+
+def test_hold_out_partitions_the_abstracts():
+    s = _toy_split()
+    fit, held = reader.hold_out(s, 0.2, 3)
+    assert len(held.docs) == 2 and len(fit.docs) == 8
+    assert set(fit.docs) | set(held.docs) == set(s.docs) and not set(fit.docs) & set(held.docs)
+    assert {r.doc_id for r in held.relations} == set(held.docs)
+    assert len(reader.hold_out(s, 0.01, 3)[1].docs) == 1
+    assert len(reader.hold_out(s, 0.01, 3, at_least=0)[1].docs) == 0
 
 
 @needs_data
@@ -130,3 +121,10 @@ def test_real_test_keys_match_the_data_description():
     assert (len(s.docs), len(s.relations)) == (150, 355)
     assert sum(r.label == "USAGE" for r in s.relations) == 175
     assert sum(len(d.entities) for d in s.docs.values()) == 2246
+
+
+@needs_data
+def test_load_all_reads_every_part():
+    splits = reader.load_all()
+    assert list(splits) == list(reader.FILES)
+    assert len(splits[("test", "2")].relations) == 367

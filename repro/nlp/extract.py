@@ -15,29 +15,81 @@ import numpy as np
 from .features import Span, candidate_pairs, pair_span, tokenize
 from .reader import RELATION_TYPES, SYMMETRIC, Document, Relation
 
+#: the classes of the models: every type, with and without REVERSE (COMPARE has no direction)
 DIRECTIONAL_LABELS = tuple(x for t in RELATION_TYPES for x in ((t,) if t in SYMMETRIC else (t, f"{t}:REVERSE")))
 
 
 def directional_label(r: Relation) -> str:
+    """The relation's label with its direction: ``USAGE:REVERSE``, ``USAGE``, ``COMPARE``.
+
+    Parameters
+    ----------
+    r : repro.nlp.reader.Relation
+
+    Returns
+    -------
+    str
+    """
     return f"{r.label}:REVERSE" if r.reverse and r.label not in SYMMETRIC else r.label
 
 
 def relation_from_label(label: str, e1: str, e2: str) -> Relation:
+    """The relation of a directional label on the pair ``(e1, e2)``.
+
+    Parameters
+    ----------
+    label : str
+        One of :data:`DIRECTIONAL_LABELS`.
+    e1, e2 : str
+        Entity ids in text order.
+
+    Returns
+    -------
+    repro.nlp.reader.Relation
+    """
     t, _, rev = label.partition(":")
     return Relation(t, e1, e2, rev == "REVERSE")
 
 
 @dataclass
 class Candidates:
+    """The candidate pairs of some documents.
+
+    Attributes
+    ----------
+    pairs : list of (str, str)
+        Entity ids in text order.
+    spans : list of repro.nlp.features.Span
+    related : ndarray of int32
+        1 where the key holds a relation for the pair (either direction).
+    labels : list of str or None
+        The key's directional label, ``None`` for unrelated pairs.
+    """
+
     pairs: list[tuple[str, str]]
     spans: list[Span]
-    related: np.ndarray      # 1 where the key holds a relation for the pair (either direction)
-    labels: list[str | None]  # the key's directional label, None for unrelated pairs
+    related: np.ndarray
+    labels: list[str | None]
 
 
 def build_candidates(docs: dict[str, Document], relations: list[Relation] | None, max_len: int,
                      max_distance: int) -> Candidates:
-    """Candidates of every document, labelled from ``relations`` when given."""
+    """Candidates of every document, labelled from ``relations`` when given.
+
+    Parameters
+    ----------
+    docs : dict of str to repro.nlp.reader.Document
+    relations : list of repro.nlp.reader.Relation or None
+        The key (``None``: every candidate unrelated).
+    max_len : int
+        Span length kept.
+    max_distance : int
+        See :func:`repro.nlp.features.candidate_pairs`.
+
+    Returns
+    -------
+    Candidates
+    """
     gold = {r.pair: r for r in (relations or [])}
     pairs, spans, labels = [], [], []
     for d in docs.values():
@@ -52,12 +104,36 @@ def build_candidates(docs: dict[str, Document], relations: list[Relation] | None
 
 
 def coverage(cands: Candidates, relations: list[Relation]) -> float:
-    """Share of the key's relations that are among the candidates."""
+    """Share of the key's relations that are among the candidates.
+
+    Parameters
+    ----------
+    cands : Candidates
+    relations : list of repro.nlp.reader.Relation
+
+    Returns
+    -------
+    float
+        NaN for an empty key.
+    """
     s = set(cands.pairs)
     return float(np.mean([r.pair in s for r in relations])) if relations else float("nan")
 
 
 def f1_at(p: np.ndarray, y: np.ndarray, threshold: float) -> float:
+    """F1 of the decisions ``p >= threshold`` against the labels ``y`` (a fraction, not percent).
+
+    Parameters
+    ----------
+    p : ndarray
+        Scores.
+    y : ndarray of {0, 1}
+    threshold : float
+
+    Returns
+    -------
+    float
+    """
     pred = p >= threshold
     tp = float(np.sum(pred & (y == 1)))
     if tp == 0:
@@ -67,7 +143,20 @@ def f1_at(p: np.ndarray, y: np.ndarray, threshold: float) -> float:
 
 
 def best_threshold(p: np.ndarray, y: np.ndarray, grid=None) -> tuple[float, float]:
-    """The threshold on ``p`` that maximises F1 against ``y`` (ties: the higher threshold)."""
+    """The threshold on ``p`` that maximises F1 against ``y`` (ties: the higher threshold).
+
+    Parameters
+    ----------
+    p : ndarray
+        Scores.
+    y : ndarray of {0, 1}
+    grid : array_like, optional
+        Thresholds tried (default 0.05, 0.075, ..., 0.95).
+
+    Returns
+    -------
+    threshold, f1 : float
+    """
     grid = np.round(np.arange(0.05, 0.951, 0.025), 3) if grid is None else np.asarray(grid)
     scores = [f1_at(np.asarray(p), np.asarray(y), t) for t in grid]
     best = max(range(len(grid)), key=lambda i: (scores[i], grid[i]))
@@ -76,7 +165,23 @@ def best_threshold(p: np.ndarray, y: np.ndarray, grid=None) -> tuple[float, floa
 
 def predict_relations(pairs, p_related: np.ndarray, type_probs: np.ndarray, threshold: float,
                       labels=DIRECTIONAL_LABELS) -> list[Relation]:
-    """Relations for the candidates at or above ``threshold``, typed by ``type_probs``."""
+    """Relations for the candidates at or above ``threshold``, typed by ``type_probs``.
+
+    Parameters
+    ----------
+    pairs : list of (str, str)
+    p_related : ndarray, shape (n,)
+        Probability that each pair is related.
+    type_probs : ndarray, shape (n, len(labels))
+        Probabilities of the directional labels.
+    threshold : float
+    labels : sequence of str
+        The classes of ``type_probs``.
+
+    Returns
+    -------
+    list of repro.nlp.reader.Relation
+    """
     out = []
     for (e1, e2), pr, tp in zip(pairs, p_related, type_probs):
         if pr >= threshold:

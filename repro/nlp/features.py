@@ -32,19 +32,55 @@ _DIGITS = re.compile(r"[0-9]")
 
 
 def normalize(token: str) -> str:
-    """Lower case; every digit becomes 0."""
+    """Lower case; every digit becomes 0.
+
+    Parameters
+    ----------
+    token : str
+
+    Returns
+    -------
+    str
+    """
     return _DIGITS.sub("0", token.lower())
 
 
 @dataclass
 class Tokenized:
-    tokens: list[str]          # normalized tokens
-    starts: np.ndarray         # character offsets
+    """The tokens of one document.
+
+    Attributes
+    ----------
+    tokens : list of str
+        Normalized tokens (:func:`normalize`).
+    starts, ends : ndarray of int
+        Character offsets of each token (end exclusive).
+    sentence : ndarray of int
+        Sentence index of each token.
+    """
+
+    tokens: list[str]
+    starts: np.ndarray
     ends: np.ndarray
-    sentence: np.ndarray       # sentence index of each token
+    sentence: np.ndarray
 
     def token_range(self, start: int, end: int) -> tuple[int, int]:
-        """First and last token overlapping characters [start, end)."""
+        """First and last token overlapping characters [start, end).
+
+        Parameters
+        ----------
+        start, end : int
+            Character offsets.
+
+        Returns
+        -------
+        (int, int)
+
+        Raises
+        ------
+        repro.errors.ReproError
+            No token covers the characters.
+        """
         idx = np.nonzero((self.starts < end) & (self.ends > start))[0]
         if len(idx) == 0:
             raise ReproError(f"no token covers characters {start}..{end}")
@@ -57,6 +93,14 @@ def tokenize(doc: Document) -> Tokenized:
     A sentence ends at ``.``, ``?`` or ``!`` outside any entity when the next token starts
     with a capital letter, and at the end of the title; never inside an entity. (Line breaks
     are not boundaries: the abstracts break lines in mid-sentence.)
+
+    Parameters
+    ----------
+    doc : repro.nlp.reader.Document
+
+    Returns
+    -------
+    Tokenized
     """
     ms = list(_TOKEN.finditer(doc.text))
     starts = np.array([m.start() for m in ms], dtype=np.int64)
@@ -77,7 +121,18 @@ def tokenize(doc: Document) -> Tokenized:
 
 
 def sentences(doc: Document, tok: Tokenized | None = None) -> list[list[str]]:
-    """The document as lists of normalized tokens, one per sentence (embedding training)."""
+    """The document as lists of normalized tokens, one per sentence (embedding training).
+
+    Parameters
+    ----------
+    doc : repro.nlp.reader.Document
+    tok : Tokenized, optional
+        Its tokens (computed when not given).
+
+    Returns
+    -------
+    list of list of str
+    """
     tok = tok or tokenize(doc)
     out: dict[int, list[str]] = {}
     for t, s in zip(tok.tokens, tok.sentence):
@@ -87,10 +142,22 @@ def sentences(doc: Document, tok: Tokenized | None = None) -> list[list[str]]:
 
 @dataclass
 class Span:
+    """The marked span of one entity pair.
+
+    Attributes
+    ----------
+    tokens : list of str
+        Tokens with the entity markers, truncated to ``max_len``.
+    pos1, pos2 : list of int
+        Each token's offset from ``<e1>`` and from ``<e2>``.
+    length : int
+        Tokens (markers included) before truncation.
+    """
+
     tokens: list[str]
     pos1: list[int]
     pos2: list[int]
-    length: int  # tokens from the first entity's first token to the second's last, before truncation
+    length: int
 
 
 def pair_span(doc: Document, tok: Tokenized, e1: str, e2: str, max_len: int, swap: bool = False) -> Span:
@@ -98,6 +165,27 @@ def pair_span(doc: Document, tok: Tokenized, e1: str, e2: str, max_len: int, swa
 
     ``swap=True``: the entity-pair augmentation view (module docstring): the markers are
     exchanged, so ``<e1>`` marks ``e2``; the tokens stay in text order.
+
+    Parameters
+    ----------
+    doc : repro.nlp.reader.Document
+    tok : Tokenized
+        Its tokens.
+    e1, e2 : str
+        Entity ids, ``e1`` first in the text.
+    max_len : int
+        Tokens kept (at least 6).
+    swap : bool
+        The augmentation view.
+
+    Returns
+    -------
+    Span
+
+    Raises
+    ------
+    ValueError
+        ``max_len`` < 6.
     """
     if max_len < 6:
         raise ValueError(f"max_len must be at least 6, got {max_len}")
@@ -125,28 +213,77 @@ def pair_span(doc: Document, tok: Tokenized, e1: str, e2: str, max_len: int, swa
 
 @dataclass
 class Encoded:
-    words: np.ndarray   # (n, max_len) int32 word ids, 0 = padding
-    pos1: np.ndarray    # (n, max_len) int32 position ids, 0 = padding
+    """Spans as the models read them.
+
+    Attributes
+    ----------
+    words : ndarray of int32, shape (n, max_len)
+        Word ids, 0 = padding.
+    pos1, pos2 : ndarray of int32, shape (n, max_len)
+        Position ids, 0 = padding.
+    length : ndarray, shape (n,)
+        Span lengths before truncation.
+    """
+
+    words: np.ndarray
+    pos1: np.ndarray
     pos2: np.ndarray
-    length: np.ndarray  # (n,) span length before truncation
+    length: np.ndarray
 
     def __len__(self):
         return len(self.length)
 
     def inputs(self) -> dict:
+        """The three model inputs by name (``words``, ``pos1``, ``pos2``).
+
+        Returns
+        -------
+        dict of str to ndarray
+        """
         return {"words": self.words, "pos1": self.pos1, "pos2": self.pos2}
 
     def take(self, idx) -> "Encoded":
+        """The rows ``idx`` (an index array or slice).
+
+        Parameters
+        ----------
+        idx : array_like of int or slice
+
+        Returns
+        -------
+        Encoded
+        """
         return Encoded(self.words[idx], self.pos1[idx], self.pos2[idx], self.length[idx])
 
 
 def n_positions(max_len: int) -> int:
-    """Size of the position vocabulary: offsets -max_len..max_len plus padding."""
+    """Size of the position vocabulary: offsets -max_len..max_len plus padding.
+
+    Parameters
+    ----------
+    max_len : int
+
+    Returns
+    -------
+    int
+    """
     return 2 * max_len + 2
 
 
 def encode(spans: list[Span], vocab: dict[str, int], max_len: int) -> Encoded:
-    """Word ids (unknown words -> UNK) and shifted position ids, zero-padded to ``max_len``."""
+    """Word ids (unknown words -> UNK) and shifted position ids, zero-padded to ``max_len``.
+
+    Parameters
+    ----------
+    spans : list of Span
+    vocab : dict of str to int
+        Word ids.
+    max_len : int
+
+    Returns
+    -------
+    Encoded
+    """
     n = len(spans)
     w = np.zeros((n, max_len), np.int32)
     p1 = np.zeros((n, max_len), np.int32)
@@ -161,8 +298,22 @@ def encode(spans: list[Span], vocab: dict[str, int], max_len: int) -> Encoded:
 
 def relation_spans(docs: dict[str, Document], relations: list[Relation], max_len: int,
                    cache: dict | None = None, swap: bool = False) -> list[Span]:
-    """Spans of the entity pairs of ``relations`` (tokenizations cached per document);
-    ``swap=True`` gives the augmentation views (markers exchanged, see :func:`pair_span`)."""
+    """Spans of the entity pairs of ``relations``.
+
+    Parameters
+    ----------
+    docs : dict of str to repro.nlp.reader.Document
+    relations : list of repro.nlp.reader.Relation
+    max_len : int
+    cache : dict, optional
+        Tokenizations by document id, filled as documents are tokenized.
+    swap : bool
+        The augmentation views (markers exchanged, see :func:`pair_span`).
+
+    Returns
+    -------
+    list of Span
+    """
     cache = {} if cache is None else cache
     out = []
     for r in relations:
@@ -174,7 +325,24 @@ def relation_spans(docs: dict[str, Document], relations: list[Relation], max_len
 
 
 def swapped_label(label: str, symmetric=SYMMETRIC) -> str:
-    """The directional label of the swapped view: ``T`` <-> ``T:REVERSE``; symmetric types keep theirs."""
+    """The directional label of the swapped view: ``T`` <-> ``T:REVERSE``; symmetric types keep theirs.
+
+    Parameters
+    ----------
+    label : str
+        ``T`` or ``T:REVERSE``.
+    symmetric : set of str
+        Types without a direction.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        Not a directional label, or REVERSE on a symmetric type.
+    """
     t, _, rev = label.partition(":")
     if rev not in ("", "REVERSE"):
         raise ValueError(f"not a directional label: {label!r}")
@@ -187,7 +355,20 @@ def swapped_label(label: str, symmetric=SYMMETRIC) -> str:
 
 def candidate_pairs(doc: Document, tok: Tokenized | None = None, max_distance: int = 40) -> list[tuple[str, str]]:
     """Subtask 2 candidates: entity pairs in one sentence, in id order, at most ``max_distance``
-    tokens apart (from the first entity's first token to the second's last)."""
+    tokens apart (from the first entity's first token to the second's last).
+
+    Parameters
+    ----------
+    doc : repro.nlp.reader.Document
+    tok : Tokenized, optional
+        Its tokens (computed when not given).
+    max_distance : int
+
+    Returns
+    -------
+    list of (str, str)
+        Entity-id pairs.
+    """
     tok = tok or tokenize(doc)
     ents = sorted(doc.entities.values(), key=lambda e: e.number)
     rng = {e.id: tok.token_range(e.start, e.end) for e in ents}
@@ -201,3 +382,19 @@ def candidate_pairs(doc: Document, tok: Tokenized | None = None, max_distance: i
                 continue
             out.append((a.id, b.id))
     return out
+
+
+def span_lengths(split, max_len: int = 10_000) -> np.ndarray:
+    """Length (tokens, markers included, before truncation) of the span of every relation.
+
+    Parameters
+    ----------
+    split : repro.nlp.reader.Split
+    max_len : int
+        Truncation (irrelevant to the lengths returned; large by default).
+
+    Returns
+    -------
+    ndarray of int
+    """
+    return np.array([s.length for s in relation_spans(split.docs, split.relations, max_len)])

@@ -4,6 +4,9 @@ Both read three inputs of length ``max_len``: word ids (embedding initialised fr
 fine-tuned) and the positions relative to each entity (small learned embeddings). The CNN
 applies convolutions of several widths with max-pooling over time; the RNN a bidirectional
 LSTM or GRU whose states are max-pooled over time. Both end in dropout and a softmax.
+
+:func:`configure` (called by the chain's driver, :func:`repro.papers.semeval.setup`) chooses
+Keras's TensorFlow backend, quiets TensorFlow's C++ log and sets its thread pools.
 """
 from __future__ import annotations
 
@@ -11,12 +14,21 @@ import os
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
 
 def configure(threads: int = 1) -> None:
-    """Limit TensorFlow to ``threads`` CPU threads (call before building any model)."""
+    """Limit TensorFlow to ``threads`` CPU threads (call before building any model).
+
+    Sets ``KERAS_BACKEND=tensorflow`` and ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set, then
+    both thread pools (intra- and inter-op) of TensorFlow. Once TensorFlow has run an
+    operation its pools are fixed; a later call keeps the earlier setting.
+
+    Parameters
+    ----------
+    threads : int
+        CPU threads.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import tensorflow as tf
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -40,7 +52,33 @@ def _inputs_and_features(keras, emb_matrix: np.ndarray, n_pos: int, max_len: int
 
 def build_cnn(emb_matrix: np.ndarray, n_pos: int, n_classes: int, max_len: int, *, filters: int = 100,
               kernel_sizes=(2, 3, 4, 5), pos_dim: int = 20, dropout: float = 0.5, lr: float = 1e-3):
-    """CNN classifier; returns a compiled Keras model (inputs words/pos1/pos2, softmax output)."""
+    """CNN classifier.
+
+    Parameters
+    ----------
+    emb_matrix : ndarray, shape (vocabulary, dim)
+        Initial word embeddings (fine-tuned).
+    n_pos : int
+        Size of the position vocabulary (:func:`repro.nlp.features.n_positions`).
+    n_classes : int
+    max_len : int
+        Input length.
+    filters : int
+        Filters per kernel width.
+    kernel_sizes : sequence of int
+    pos_dim : int
+        Size of the position embeddings.
+    dropout : float
+        Before the softmax (half of it on the input features).
+    lr : float
+        Adam's learning rate.
+
+    Returns
+    -------
+    keras.Model
+        Compiled (sparse categorical cross-entropy); inputs ``words``, ``pos1``, ``pos2``;
+        softmax output.
+    """
     import keras
     from keras import layers
     inputs, x = _inputs_and_features(keras, emb_matrix, n_pos, max_len, pos_dim)
@@ -57,7 +95,26 @@ def build_cnn(emb_matrix: np.ndarray, n_pos: int, n_classes: int, max_len: int, 
 
 def build_rnn(emb_matrix: np.ndarray, n_pos: int, n_classes: int, max_len: int, *, units: int = 64,
               cell: str = "lstm", pos_dim: int = 20, dropout: float = 0.5, lr: float = 1e-3):
-    """Bidirectional LSTM/GRU classifier; returns a compiled Keras model."""
+    """Bidirectional LSTM/GRU classifier, states max-pooled over time.
+
+    Parameters
+    ----------
+    emb_matrix, n_pos, n_classes, max_len, pos_dim, dropout, lr
+        As in :func:`build_cnn`.
+    units : int
+        Units per direction.
+    cell : {"lstm", "gru"}
+
+    Returns
+    -------
+    keras.Model
+        Compiled, as :func:`build_cnn`.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``cell``.
+    """
     import keras
     from keras import layers
     if cell not in ("lstm", "gru"):
@@ -74,7 +131,25 @@ def build_rnn(emb_matrix: np.ndarray, n_pos: int, n_classes: int, max_len: int, 
 
 
 def build(kind: str, emb_matrix, n_pos, n_classes, max_len, **kw):
-    """``kind`` "cnn" or "rnn" (keyword arguments of the other kind are ignored)."""
+    """Build the model of ``kind``.
+
+    Parameters
+    ----------
+    kind : {"cnn", "rnn"}
+    emb_matrix, n_pos, n_classes, max_len
+        As in :func:`build_cnn`.
+    **kw
+        Settings of :func:`build_cnn` or :func:`build_rnn`; those of the other kind are ignored.
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    ValueError
+        Unknown ``kind``.
+    """
     if kind == "cnn":
         keep = {k: v for k, v in kw.items() if k in ("filters", "kernel_sizes", "pos_dim", "dropout", "lr")}
         return build_cnn(emb_matrix, n_pos, n_classes, max_len, **keep)

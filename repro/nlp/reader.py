@@ -18,6 +18,16 @@ the text and ``REVERSE`` says that the relation's first argument is the second e
 files without a label, ``(ENT1,ENT2[,REVERSE])``, are read too (label ``None``).
 
 Malformed input raises :class:`SemEvalFormatError`, naming the file and the line.
+
+:func:`load_split` and :func:`load_all` read the parts of the data set ``semeval2018-task7``
+into :class:`Split` objects; :func:`subsample_docs` and :func:`hold_out` draw abstracts from a
+split at random.
+
+Example
+-------
+>>> from repro.nlp import reader
+>>> reader.parse_relation("USAGE(H01-1001.5,H01-1001.7,REVERSE)").line()
+'USAGE(H01-1001.5,H01-1001.7,REVERSE)'
 """
 from __future__ import annotations
 
@@ -25,6 +35,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
+
+import numpy as np
 
 from ..errors import ReproError
 
@@ -41,6 +53,18 @@ class SemEvalFormatError(ReproError, ValueError):
 
 @dataclass(frozen=True)
 class Entity:
+    """One annotated entity of a document.
+
+    Attributes
+    ----------
+    id : str
+        ``<document id>.<n>``, e.g. ``H01-1001.5``.
+    text : str
+        Its text.
+    start, end : int
+        Character offsets into :attr:`Document.text` (end exclusive).
+    """
+
     id: str
     text: str
     start: int  # character offsets into Document.text, end exclusive
@@ -48,23 +72,55 @@ class Entity:
 
     @property
     def number(self) -> int:
+        """The entity's number within its document (``5`` for ``H01-1001.5``)."""
         return entity_number(self.id)
 
 
 @dataclass
 class Document:
+    """One abstract: its text (title, a newline, abstract) and its entities.
+
+    Attributes
+    ----------
+    id : str
+        Document id, e.g. ``H01-1001``.
+    text : str
+        Title, a newline, abstract.
+    entities : dict of str to Entity
+        By entity id, in file order.
+    abstract_start : int
+        Offset where the abstract begins.
+    """
+
     id: str
     text: str
     entities: dict[str, Entity] = field(default_factory=dict)
     abstract_start: int = 0  # offset where the abstract begins (after the title and a newline)
 
     def ordered_entities(self) -> list[Entity]:
+        """Entities in text order (outer before nested entities that start at the same offset).
+
+        Returns
+        -------
+        list of Entity
+        """
         return sorted(self.entities.values(), key=lambda e: (e.start, -e.end, e.number))
 
 
 @dataclass(frozen=True)
 class Relation:
-    """One line of a relation file; ``e1`` precedes ``e2`` in the text."""
+    """One line of a relation file; ``e1`` precedes ``e2`` in the text.
+
+    Attributes
+    ----------
+    label : str or None
+        One of :data:`RELATION_TYPES` (``None`` in an unlabelled key).
+    e1, e2 : str
+        Entity ids, in text order.
+    reverse : bool
+        The relation's first argument is ``e2``.
+    """
+
     label: str | None
     e1: str
     e2: str
@@ -72,10 +128,12 @@ class Relation:
 
     @property
     def pair(self) -> tuple[str, str]:
+        """``(e1, e2)``."""
         return (self.e1, self.e2)
 
     @property
     def doc_id(self) -> str:
+        """The id of the document that holds both entities."""
         return self.e1.rsplit(".", 1)[0]
 
     def line(self) -> str:
@@ -85,6 +143,23 @@ class Relation:
 
 
 def entity_number(entity_id: str) -> int:
+    """The number of an entity within its document.
+
+    Parameters
+    ----------
+    entity_id : str
+        E.g. ``H01-1001.5``.
+
+    Returns
+    -------
+    int
+        E.g. ``5``.
+
+    Raises
+    ------
+    ValueError
+        ``entity_id`` is not an entity id.
+    """
     m = ENTITY_ID.match(entity_id)
     if not m:
         raise ValueError(f"not an entity id: {entity_id!r}")
@@ -178,7 +253,17 @@ class _Builder:
 
 
 def read_abstracts(path) -> dict[str, Document]:
-    """Read one abstracts file; returns ``{document id: Document}`` in file order.
+    """Read one abstracts file.
+
+    Parameters
+    ----------
+    path : str or Path
+        An XML abstracts file of the task.
+
+    Returns
+    -------
+    dict of str to Document
+        ``{document id: Document}`` in file order.
 
     Raises
     ------
@@ -204,7 +289,25 @@ def read_abstracts(path) -> dict[str, Document]:
 
 # ------------------------------------------------------------------------------- relations
 def parse_relation(line: str, where: str = "<string>") -> Relation:
-    """Parse one relation line (see the module docstring)."""
+    """Parse one relation line (see the module docstring).
+
+    Parameters
+    ----------
+    line : str
+        ``TYPE(ENT1,ENT2[,REVERSE])`` or ``(ENT1,ENT2[,REVERSE])``.
+    where : str
+        Named in error messages (file and line).
+
+    Returns
+    -------
+    Relation
+
+    Raises
+    ------
+    SemEvalFormatError
+        Not a relation line, an unknown type, a malformed entity id, entities of two documents
+        or not in text order.
+    """
     m = _REL_LINE.match(line)
     if not m:
         raise SemEvalFormatError(f"{where}: not a relation line 'TYPE(ENT1,ENT2[,REVERSE])': {line.strip()!r}")
@@ -224,8 +327,22 @@ def parse_relation(line: str, where: str = "<string>") -> Relation:
 def read_relations(path, allow_duplicates: bool = False) -> list[Relation]:
     """Read a relation (key or submission) file; blank lines are skipped.
 
-    A second line for the same entity pair is an error (as in the official scorer) unless
-    ``allow_duplicates``.
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    allow_duplicates : bool
+        Accept a second line for the same entity pair (an error in the official scorer).
+
+    Returns
+    -------
+    list of Relation
+        In file order.
+
+    Raises
+    ------
+    SemEvalFormatError
+        Unreadable file, a malformed line (named by its number), or a duplicate pair.
     """
     path = Path(path)
     try:
@@ -247,13 +364,38 @@ def read_relations(path, allow_duplicates: bool = False) -> list[Relation]:
 
 
 def write_relations(path, relations) -> Path:
-    """Write relations in the official format, one per line, atomically."""
+    """Write relations in the official format, one per line, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    relations : iterable of Relation
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
     from ..io import write_text
     return write_text(path, "".join(r.line() + "\n" for r in relations))
 
 
 def check_entities(relations, docs: dict[str, Document], where: str = "relations") -> None:
-    """Every entity of ``relations`` must exist in ``docs`` (raises SemEvalFormatError)."""
+    """Check that every entity of ``relations`` exists in ``docs``.
+
+    Parameters
+    ----------
+    relations : iterable of Relation
+    docs : dict of str to Document
+    where : str
+        Named in the error message.
+
+    Raises
+    ------
+    SemEvalFormatError
+        A relation names an entity that is not in the abstracts.
+    """
     for r in relations:
         for e in (r.e1, r.e2):
             d = docs.get(r.doc_id)
@@ -274,13 +416,41 @@ FILES = {
 
 @dataclass
 class Split:
-    name: str  # e.g. "train 1.1"
+    """The abstracts and relations of one part of the data set.
+
+    Attributes
+    ----------
+    name : str
+        E.g. ``"train 1.1"``.
+    docs : dict of str to Document
+    relations : list of Relation
+    """
+
+    name: str
     docs: dict[str, Document]
     relations: list[Relation]
 
 
 def load_split(part: str, subtask: str) -> Split:
-    """Load ``part`` ("train"/"test") of ``subtask`` ("1.1", "1.2"; "2" for test) from the data set."""
+    """Load one part of the data set.
+
+    Parameters
+    ----------
+    part : {"train", "test"}
+    subtask : {"1.1", "1.2", "2"}
+        ``"2"`` only for ``"test"``.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    repro.errors.ReproError
+        No such part; the data set is missing or corrupted (:mod:`repro.data`).
+    SemEvalFormatError
+        A file does not follow the task's format.
+    """
     from .. import data
     if (part, subtask) not in FILES:
         raise ReproError(f"no {part} data for subtask {subtask!r}; known: {sorted(FILES)}")
@@ -289,3 +459,67 @@ def load_split(part: str, subtask: str) -> Split:
     rels = read_relations(data.locate(DATASET, rel))
     check_entities(rels, docs, f"{part} {subtask} relations")
     return Split(f"{part} {subtask}", docs, rels)
+
+
+def load_all() -> dict[tuple[str, str], Split]:
+    """Every part of the data set.
+
+    Returns
+    -------
+    dict of (str, str) to Split
+        By ``(part, subtask)``, in the order of :data:`FILES`.
+    """
+    return {k: load_split(*k) for k in FILES}
+
+
+def subsample_docs(split: Split, fraction: float, seed: int) -> Split:
+    """A random ``fraction`` of the abstracts of ``split``, with their relations (smoke runs).
+
+    Parameters
+    ----------
+    split : Split
+    fraction : float
+        Share of the abstracts kept (at least two are); ``>= 1`` returns ``split`` itself.
+    seed : int
+        Seed of the draw (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    Split
+    """
+    if fraction >= 1.0:
+        return split
+    rng = np.random.default_rng(seed)
+    ids = sorted(split.docs)
+    keep = set(rng.choice(ids, max(2, int(round(fraction * len(ids)))), replace=False))
+    return Split(split.name, {k: v for k, v in split.docs.items() if k in keep},
+                 [r for r in split.relations if r.doc_id in keep])
+
+
+def hold_out(split: Split, fraction: float, seed: int, at_least: int = 1) -> tuple[Split, Split]:
+    """Split the abstracts of ``split`` at random into a part to fit and a held-out part.
+
+    Parameters
+    ----------
+    split : Split
+    fraction : float
+        Share of the abstracts held out (rounded; at least ``at_least``).
+    seed : int
+        Seed of the draw (``numpy.random.default_rng``).
+    at_least : int
+        Fewest abstracts held out.
+
+    Returns
+    -------
+    fit, held : Split
+        Each with the relations of its abstracts.
+    """
+    rng = np.random.default_rng(seed)
+    ids = sorted(split.docs)
+    held = set(rng.choice(ids, max(at_least, int(round(fraction * len(ids)))), replace=False))
+
+    def part(name: str, inside: bool) -> Split:
+        return Split(f"{split.name} ({name})", {k: v for k, v in split.docs.items() if (k in held) == inside},
+                     [r for r in split.relations if (r.doc_id in held) == inside])
+
+    return part("fit", False), part("held out", True)

@@ -39,6 +39,16 @@ class ScorerError(ReproError, ValueError):
 
 
 def instance_id(r: Relation) -> str:
+    """The scorer's id of a relation: its arguments with the direction (``A.1,A.2,REVERSE``).
+
+    Parameters
+    ----------
+    r : repro.nlp.reader.Relation
+
+    Returns
+    -------
+    str
+    """
     return f"{r.e1},{r.e2}" + (",REVERSE" if r.reverse else "")
 
 
@@ -48,25 +58,42 @@ def _f1(p: float, r: float) -> float:
 
 @dataclass
 class Scores:
+    """What :func:`score` measured (percentages).
+
+    Attributes
+    ----------
+    extraction : dict
+        ``correct``, ``predicted``, ``gold``, ``p``, ``r``, ``f1`` of the unordered pairs.
+    classification : dict or None
+        Counts, micro and macro P/R/F1, ``coverage`` (``None`` without labelled predictions).
+    per_class : dict
+        By label of the key: ``correct``, ``proposed``, ``gold``, ``p``, ``r``, ``f1``.
+    confusion : dict
+        ``confusion[predicted][gold]``: counts over the instances of the key.
+    """
+
     extraction: dict
     classification: dict | None
     per_class: dict = field(default_factory=dict)
-    confusion: dict = field(default_factory=dict)  # confusion[predicted][gold] over instances in the key
+    confusion: dict = field(default_factory=dict)
 
     @property
     def macro_f1(self) -> float:
+        """The official score of the classification subtasks (NaN without labelled predictions)."""
         return self.classification["macro_f1"] if self.classification else float("nan")
 
     @property
     def extraction_f1(self) -> float:
+        """The official score of the extraction subtask."""
         return self.extraction["f1"]
 
-    def as_dict(self) -> dict:
-        return {"extraction": self.extraction, "classification": self.classification,
-                "per_class": self.per_class, "confusion": self.confusion}
-
     def report(self) -> str:
-        """A short text report in the spirit of the official one."""
+        """A short text report in the spirit of the official one.
+
+        Returns
+        -------
+        str
+        """
         e = self.extraction
         lines = [f"extraction: P = {e['correct']}/{e['predicted']} = {e['p']:.2f}%  "
                  f"R = {e['correct']}/{e['gold']} = {e['r']:.2f}%  F1 = {e['f1']:.2f}%"]
@@ -99,7 +126,20 @@ def _index(relations, what: str, labelled_only: bool) -> dict[str, str]:
 
 
 def check_known_entities(relations, docs: dict[str, Document], what: str = "predictions") -> None:
-    """Strict mode: every entity id must exist in ``docs`` (raises ScorerError naming it)."""
+    """Strict mode: check that every entity id of ``relations`` exists in ``docs``.
+
+    Parameters
+    ----------
+    relations : iterable of repro.nlp.reader.Relation
+    docs : dict of str to repro.nlp.reader.Document
+    what : str
+        Named in the error message.
+
+    Raises
+    ------
+    ScorerError
+        An unknown entity (named).
+    """
     for r in relations:
         d = docs.get(r.doc_id)
         for e in (r.e1, r.e2):
@@ -110,8 +150,22 @@ def check_known_entities(relations, docs: dict[str, Document], what: str = "pred
 def score(predictions, key, docs: dict[str, Document] | None = None) -> Scores:
     """Score ``predictions`` against ``key`` (lists of :class:`~repro.nlp.reader.Relation`).
 
-    With ``docs`` (the abstracts), predictions naming unknown entities raise
-    :class:`ScorerError`; without, they are simply wrong, as in the official scorer.
+    Parameters
+    ----------
+    predictions, key : iterable of repro.nlp.reader.Relation
+        Predictions may be unlabelled (extraction only).
+    docs : dict of str to repro.nlp.reader.Document, optional
+        The abstracts: predictions naming unknown entities then raise :class:`ScorerError`;
+        without, they are simply wrong, as in the official scorer.
+
+    Returns
+    -------
+    Scores
+
+    Raises
+    ------
+    ScorerError
+        An empty or unlabelled key, an instance given twice, an unknown entity (with ``docs``).
     """
     predictions, key = list(predictions), list(key)
     if not key:
@@ -167,6 +221,24 @@ def score(predictions, key, docs: dict[str, Document] | None = None) -> Scores:
 
 
 def score_files(pred_path, key_path, docs: dict[str, Document] | None = None) -> Scores:
-    """Score a predictions file against a key file (both in the official format)."""
+    """Score a predictions file against a key file (both in the official format).
+
+    Parameters
+    ----------
+    pred_path, key_path : str or Path
+    docs : dict of str to repro.nlp.reader.Document, optional
+        See :func:`score`.
+
+    Returns
+    -------
+    Scores
+
+    Raises
+    ------
+    repro.nlp.reader.SemEvalFormatError
+        A malformed file.
+    ScorerError
+        See :func:`score`.
+    """
     from .reader import read_relations
     return score(read_relations(pred_path, allow_duplicates=True), read_relations(key_path), docs)
