@@ -4,8 +4,8 @@ Every notebook of a chain has *inputs*, recorded in the run's ``provenance.json`
 
 - ``source``: the notebook's cells (types and sources; outputs and metadata ignored),
 - ``params``: the resolved parameters of the run (profile defaults plus overrides),
-- ``modules``: every ``repro`` module the notebook imports, followed transitively through their
-  own ``repro`` imports — except the bookkeeping modules (:data:`BOOKKEEPING`: the runner, the
+- ``modules``: the code (syntax tree without docstrings and comments, :func:`code_digest`) of
+  every ``repro`` module the notebook imports, followed transitively through their own ``repro`` imports — except the bookkeeping modules (:data:`BOOKKEEPING`: the runner, the
   claims and their declarations, provenance, parameters' validation, the CLI, the book), which
   decide how a notebook is run and how its values are judged and shown, never what it computes.
   Editing them does not make a record stale; a change in how notebooks are executed bumps
@@ -134,6 +134,23 @@ def repro_modules(notebooks: Iterable[Path]) -> list[Path]:
     return sorted(set(seen.values()))
 
 
+def code_digest(path: Path) -> str:
+    """sha256 of a module's code: its syntax tree without docstrings, so that comments, docstrings
+    and layout (which cannot change a number) do not make a record stale."""
+    source = Path(path).read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return _sha(source.encode())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return _sha(ast.dump(tree).encode())
+
+
 def _params_digest(params: Mapping[str, Any]) -> str:
     return _sha(json.dumps(dict(params), sort_keys=True, default=str).encode())
 
@@ -153,7 +170,7 @@ def notebook_inputs(notebook: Path, params: Mapping[str, Any], datasets: Iterabl
     reads : iterable of str
         Stems of the earlier notebooks whose results this one reads.
     """
-    modules = {f.relative_to(PACKAGE_ROOT).as_posix(): _sha(f.read_bytes()) for f in repro_modules([notebook])}
+    modules = {f.relative_to(PACKAGE_ROOT).as_posix(): code_digest(f) for f in repro_modules([notebook])}
     data = {}
     for name in sorted(datasets):
         reg = registry_root() / f"{name}.yaml"

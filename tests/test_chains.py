@@ -387,3 +387,11 @@ def test_absent_intermediate_result_reruns_its_writer(toy, tmp_path):
     rep = chains.run("toy", "smoke", log=logs.append)
     assert rep.executed == ["01_make.ipynb", "02_claim.ipynb"]
     assert any("02_claim needs its result value.json" in m for m in logs), logs
+
+
+def test_code_digest_ignores_docstrings_and_comments(tmp_path):
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
+    a.write_text('"""Doc."""\ndef f(x):\n    """Twice."""\n    return 2 * x  # double\n')
+    b.write_text('"""Another doc."""\n\n\ndef f(x):\n    # a comment\n    return 2 * x\n')
+    c.write_text('def f(x):\n    return 3 * x\n')
+    assert provenance.code_digest(a) == provenance.code_digest(b) != provenance.code_digest(c)
