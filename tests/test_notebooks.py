@@ -88,3 +88,17 @@ def test_environment_yml_mirrors_pyproject_pins():
         name, version = pin.split("==")
         assert re.search(rf"\b{re.escape(name.lower())}(==|=){re.escape(version)}\b", env), f"{pin} missing in environment.yml"
     assert "python=3.11" in env
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_claims_are_declared_not_written_in_notebooks(path):
+    """A notebook records run.claim(key, value, note=...); statement, paper value and rule live in claims.yaml."""
+    nb = nbformat.read(str(path), as_version=4)
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        tree = ast.parse("\n".join(ln for ln in c.source.splitlines() if not ln.lstrip().startswith(("%", "!"))))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "claim"):
+                kws = {k.arg for k in node.keywords}
+                assert kws <= {"note", "not_checkable"}, f"run.claim with {sorted(kws - {'note', 'not_checkable'})}"
