@@ -221,6 +221,11 @@ def _failure_message(chain: str, nb: Path, exc: Exception, kept: Path, logs: Pat
             f"  previous results (if any) are untouched")
 
 
+def _claims_digest(chain: str) -> str | None:
+    from .judge import claims_yaml_digest
+    return claims_yaml_digest(chain)
+
+
 def _is_record(folder: Path) -> bool:
     """Whether ``folder`` is inside the repository's own ``results/`` (the committed record)."""
     try:
@@ -488,7 +493,7 @@ def _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, 
         provenance.save(staging, digests, {
             "chain": chain, "profile": profile, "variant": variant, "params": run_params,
             "overrides": dict(p.overrides),
-            "code": code, "started_utc": started, "finished_utc": _utc_now(),
+            "claims_yaml": _claims_digest(chain), "code": code, "started_utc": started, "finished_utc": _utc_now(),
             "wall_seconds": {nb.name: walls.get(nb.name) for nb in nbs}, "executed": report.executed,
             "machine": provenance.machine(), "packages": provenance.package_versions(), "inputs": inputs})
         old = parent / f".old-{final.name}-{os.getpid()}"

@@ -6,6 +6,7 @@
   claims [--format text|markdown|json] [--chain id] [--profile p] the claims table
   book [--force] [--no-run] [--no-build]                         bring the records up to date and build the book
   data check | data manifest <name>                              verify data / regenerate a registry entry
+  judge [<id>] [--profile p]                                     re-apply claims.yaml to a record's values
   verify <id> [--profile p]                                      re-execute a record under strict nbval
   check-book [--no-build]                                        open every page of the built book in headless Chromium
   status [--chain id] [--profile p] [--json] [--check]           is each chain's record fresh, stale or missing?
@@ -71,6 +72,10 @@ def _build() -> argparse.ArgumentParser:
     b.add_argument("--profile", default="full", choices=params_mod.PROFILES,
                    help="profile to execute (the book shows verdicts only for full)")
 
+    j = sub.add_parser("judge", help="re-apply claims.yaml to the values a record holds (executes nothing)")
+    j.add_argument("chain", nargs="?")
+    j.add_argument("--profile", default="full", choices=params_mod.PROFILES)
+
     v = sub.add_parser("verify", help="re-execute a chain's record under strict nbval and compare every output")
     v.add_argument("chain")
     v.add_argument("--profile", default="full", choices=params_mod.PROFILES)
@@ -126,6 +131,21 @@ def _cmd_run(a) -> int:
     if rows:
         print()
         print(claims_mod.text_table(rows))
+    return 0
+
+
+def _cmd_judge(a) -> int:
+    from . import judge
+    chains_ = [a.chain] if a.chain else params_mod.available_chains()
+    for ch in chains_:
+        params_mod.spec(ch)
+        changes = judge.rejudge(ch, a.profile)
+        if not changes:
+            print(f"{ch}/{a.profile}: no record")
+            continue
+        moved = [(k, o, n) for k, o, n in changes if o != n]
+        print(f"{ch}/{a.profile}: {len(changes)} claims re-judged, {len(moved)} verdicts changed"
+              + "".join(f"\n    {k}: {o} -> {n}" for k, o, n in moved))
     return 0
 
 
@@ -227,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_check_book(a)
         if a.cmd == "verify":
             return _cmd_verify(a)
+        if a.cmd == "judge":
+            return _cmd_judge(a)
         if a.cmd == "book":
             from . import book
             return book.build(force=a.force, build_html=not a.no_build, profile=a.profile, run=not a.no_run)

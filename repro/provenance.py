@@ -51,7 +51,8 @@ from .paths import registry_root
 CORE_MODULES = ("repro.__init__", "repro.io", "repro.data")  # every run reads and writes through these
 BOOKKEEPING = frozenset({"repro.chains", "repro.claims", "repro.claimspec", "repro.provenance", "repro.params",
                          "repro.cli", "repro.book", "repro.testing", "repro.nbtemplate", "repro.errors",
-                         "repro.paths", "repro.status"})
+                         "repro.paths", "repro.status", "repro.judge", "repro.verify", "repro.sweep",
+                         "repro.bookcheck", "repro.sphinxext"})
 FILENAME = "provenance.json"
 # Bump when how notebooks are executed changes (kernel environment, papermill options):
 # every chain then re-runs once.

@@ -7,7 +7,9 @@ run would execute now (see :mod:`repro.provenance`):
 - ``stale``: something a notebook depends on changed since — the notebook source, a parameter,
   a ``repro`` module it imports, a data registry entry, or an earlier result it reads; the
   report names them;
-- ``missing``: no record (or no provenance in it).
+- ``missing``: no record (or no provenance in it);
+- ``re-judge needed``: the numbers are current but ``claims.yaml`` changed since the verdicts
+  were made: ``python -m repro judge <id>`` re-applies it in seconds, executing nothing.
 
 Example
 -------
@@ -22,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from . import params as params_mod, provenance
 from .paths import results_root
 
-FRESH, STALE, MISSING = "fresh", "stale", "missing"
+FRESH, STALE, MISSING, REJUDGE = "fresh", "stale", "missing", "re-judge needed"
 
 
 @dataclass
@@ -43,7 +45,7 @@ class ChainStatus:
         if self.commit:
             made = f"  (commit {self.commit[:10]}{', dirty tree' if self.dirty else ''}, {self.finished_utc})"
         head = f"{self.chain:<11} {self.profile:<6} {self.state:<8}{made}"
-        if self.state == STALE:
+        if self.state in (STALE, REJUDGE):
             more = f"; and {len(self.changed) - 4} more" if len(self.changed) > 4 else ""
             head += "\n" + "\n".join(f"    {c}" for c in self.changed[:4]) + more
         return head
@@ -82,7 +84,12 @@ def chain_status(chain: str, profile: str) -> ChainStatus:
             changed.append(f"{nb.stem}: its executed notebook is missing")
         changed += [f"{nb.stem}: {w}" for w in why[nb.name] if "which re-runs" not in w]
     code = record.get("code") or {}
-    return ChainStatus(chain, profile, STALE if changed else FRESH, changed, code.get("commit"), code.get("dirty"),
+    state = STALE if changed else FRESH
+    if state == FRESH:
+        from .judge import needs_rejudge
+        if needs_rejudge(chain, profile):
+            state, changed = REJUDGE, ["claims.yaml changed since the verdicts were made"]
+    return ChainStatus(chain, profile, state, changed, code.get("commit"), code.get("dirty"),
                        record.get("finished_utc"))
 
 
