@@ -43,43 +43,43 @@ def main(argv=None) -> int:
     a = _args(argv)
     os.environ.setdefault("REPRO_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     from repro.errors import ReproError
-    from repro.market import experiments as ex
-    from repro.market import valuation
+    from repro.market import jobs, scenario, valuation
     from repro.market.ledger import Ledger, MarketParams
     from repro.market.receipts import sign_receipt, verify_receipt
+    from repro.papers import databright as paper
 
     try:
-        images, labels = ex.load_images()
-        cs, shards, rest = ex.make_contributors(images, labels, [0.0] * a.contributors, a.items, seed=a.seed)
-        (val,) = ex.split_validation(rest, 1, a.val, seed=a.seed)
+        images, labels = paper.load_images()
+        cs, shards, rest = scenario.make_contributors(images, labels, [0.0] * a.contributors, a.items, seed=a.seed)
+        (val,) = scenario.split_validation(rest, 1, a.val, seed=a.seed + 1)  # the chain's validation seed: seed + 1
     except (ReproError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
-    store = ex.ShardStore(shards, cs)
     hashes = [c.shard_hash for c in cs]
-    X = np.concatenate([ex.shard_features(shards[c.name]["x"]) for c in cs])
+    X = np.concatenate([scenario.shard_features(shards[c.name]["x"]) for c in cs])
     y = np.concatenate([shards[c.name]["y"] for c in cs])
     g = np.concatenate([np.full(c.n_items, i) for i, c in enumerate(cs)])
-    Xv, yv = ex.shard_features(images[val]), labels[val]
-    key = ex.provider_key(a.seed)
+    Xv, yv = scenario.shard_features(images[val]), labels[val]
+    key = scenario.provider_key(a.seed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite"
-        ex.open_market(path, cs, shards, params=MarketParams(), members={"m1": 100, "m2": 100}, buyers=["b"], seed=a.seed)
+        scenario.open_market(path, cs, shards, params=MarketParams(), members={"m1": 100, "m2": 100}, buyers=["b"],
+                             key=key)
         with Ledger.open(path) as L:
             L.deposit("b", 10**9)
-            ex.train_buyer_model("knn", X[:50], y[:50], Xv[:5], yv[:5], a.k, a.seed)  # imports and warm-up, not timed
-            for model in ex.BUYER_MODELS:
+            jobs.train_buyer_model("knn", X[:50], y[:50], Xv[:5], yv[:5], a.k, a.seed)  # imports and warm-up, not timed
+            for model in jobs.BUYER_MODELS:
                 t = {k: [] for k in ("train", "value", "sign", "verify", "settle")}
                 for r in range(a.repeats):
-                    jid = L.submit_job("b", ex.PROVIDER, hashes, 1000)
+                    jid = L.submit_job("b", scenario.PROVIDER, hashes, 1000)
                     t0 = time.perf_counter()
-                    acc, digest = ex.train_buyer_model(model, X, y, Xv, yv, a.k, a.seed)
+                    acc, digest = jobs.train_buyer_model(model, X, y, Xv, yv, a.k, a.seed)
                     t1 = time.perf_counter()
                     pv = valuation.knn_shapley(X, y, Xv, yv, a.k)
                     sv = valuation.group_sums(pv, g, len(cs))
                     t2 = time.perf_counter()
-                    rec = sign_receipt(key, job=jid, provider=ex.PROVIDER, shards=hashes, values=sv.tolist(), model=digest,
+                    rec = sign_receipt(key, job=jid, provider=scenario.PROVIDER, shards=hashes, values=sv.tolist(), model=digest,
                                        metrics={"accuracy": acc}, nonce=f"{model}-{r}")
                     t3 = time.perf_counter()
                     ok = verify_receipt(rec, key.public_hex)

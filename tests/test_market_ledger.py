@@ -376,7 +376,7 @@ def test_ledger_survives_restart_in_a_new_process(tmp_path):
     L.close()
     code = ("import json, sys; from repro.market.ledger import Ledger; L = Ledger.open(sys.argv[1]); "
             "L.deposit('buyer', 5); print(json.dumps({'ok': L.verify().ok, 'bal': L.balances()}))")
-    from repro.market.experiments import restart_check
+    from repro.market.audit import restart_check
     again = restart_check(path)
     assert again["digest"] == digest and tuple(again["head"]) == head and again["ok"] and again["balances"] == bal
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)

@@ -10,6 +10,15 @@ provider ran the computation honestly — the provider is trusted.
 
 A receipt's body is canonical JSON (sorted keys, no spaces, no NaN); its id is the sha256 of
 that body, so the same receipt always has the same id (the ledger refuses an id it has seen).
+
+Example
+-------
+>>> key = ProviderKey.from_seed("provider-1/0")
+>>> r = sign_receipt(key, job=1, provider="provider-1", shards=["ab" * 32], values=[0.5], model="0" * 64, nonce="n")
+>>> verify_receipt(r, key.public_hex), verify_receipt(r.replace(values=(0.9,)), key.public_hex)
+(True, False)
+>>> Receipt.from_json(r.to_json()) == r
+True
 """
 from __future__ import annotations
 
@@ -30,7 +39,22 @@ __all__ = ["ProviderKey", "Receipt", "canonical_json", "sign_receipt", "verify_r
 
 
 def canonical_json(obj: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, no whitespace, ASCII, NaN/inf refused."""
+    """Canonical JSON bytes: sorted keys, no whitespace, ASCII, NaN/inf refused.
+
+    Parameters
+    ----------
+    obj : object
+        JSON-serializable.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        A NaN or infinite float.
+    """
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
@@ -38,32 +62,57 @@ class ProviderKey:
     """A provider's Ed25519 signing key.
 
     ``ProviderKey.from_seed("provider-1/0")`` derives the key from a seed (sha256 of the seed
-    as the 32 private bytes) so runs are reproducible; ``ProviderKey.generate()`` draws one
-    from the operating system.
+    as the 32 private bytes) so runs are reproducible.
+
+    Parameters
+    ----------
+    private : cryptography.hazmat.primitives.asymmetric.ed25519.Ed25519PrivateKey
     """
 
     def __init__(self, private: Ed25519PrivateKey):
         self._private = private
 
     @classmethod
-    def generate(cls) -> "ProviderKey":
-        return cls(Ed25519PrivateKey.generate())
-
-    @classmethod
     def from_seed(cls, seed: str | bytes | int) -> "ProviderKey":
+        """The key whose 32 private bytes are ``sha256(b"repro.market/" + seed)``.
+
+        Parameters
+        ----------
+        seed : str, bytes or int
+
+        Returns
+        -------
+        ProviderKey
+        """
         raw = seed if isinstance(seed, bytes) else str(seed).encode()
         return cls(Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"repro.market/" + raw).digest()))
 
     @property
     def public_hex(self) -> str:
+        """The public key as 64 hex digits (what the association registers)."""
         return self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
     def sign(self, message: bytes) -> bytes:
+        """The Ed25519 signature (64 bytes) of ``message``."""
         return self._private.sign(message)
 
 
 def public_key_from_hex(public_hex: str) -> Ed25519PublicKey:
-    """The Ed25519 public key from its 64 hex digits (raw 32 bytes)."""
+    """The Ed25519 public key from its 64 hex digits (raw 32 bytes).
+
+    Parameters
+    ----------
+    public_hex : str
+
+    Returns
+    -------
+    cryptography.hazmat.primitives.asymmetric.ed25519.Ed25519PublicKey
+
+    Raises
+    ------
+    repro.market.errors.ReceiptError
+        Not 64 hex digits of a valid key.
+    """
     try:
         raw = bytes.fromhex(public_hex)
         return Ed25519PublicKey.from_public_bytes(raw)
@@ -75,9 +124,25 @@ def public_key_from_hex(public_hex: str) -> Ed25519PublicKey:
 class Receipt:
     """What a provider reports about one job, and its signature.
 
-    ``values[i]`` is the value of ``shards[i]`` for the job (its contributors' data value, e.g.
-    the sum of its points' KNN-Shapley values); ``metrics`` holds what the buyer gets
-    (e.g. accuracy); ``model`` the sha256 of the trained model's parameters.
+    Attributes
+    ----------
+    job : int
+        The job's id on the ledger.
+    provider : str
+        The provider that signs.
+    shards : tuple of str
+        The shards used (content hashes).
+    values : tuple of float
+        ``values[i]`` is the value of ``shards[i]`` for the job (e.g. the sum of its points'
+        KNN-Shapley values); finite.
+    model : str
+        sha256 of the trained model.
+    metrics : mapping
+        What the buyer gets (e.g. accuracy).
+    nonce : str
+        Makes two receipts of equal content differ.
+    signature : str
+        Hex Ed25519 signature of :meth:`message` (empty until signed).
     """
 
     job: int
@@ -90,12 +155,19 @@ class Receipt:
     signature: str = ""
 
     def body(self) -> dict:
+        """Every field but the signature, as plain JSON values."""
         return {"job": int(self.job), "provider": self.provider, "shards": list(self.shards),
                 "values": [float(v) for v in self.values], "model": self.model,
                 "metrics": {k: float(v) for k, v in self.metrics.items()}, "nonce": self.nonce}
 
     def message(self) -> bytes:
-        """The signed bytes (canonical JSON of the body)."""
+        """The signed bytes (canonical JSON of the body).
+
+        Raises
+        ------
+        repro.market.errors.ReceiptError
+            A value is not finite.
+        """
         try:
             return canonical_json(self.body())
         except ValueError as exc:
@@ -103,13 +175,30 @@ class Receipt:
 
     @property
     def id(self) -> str:
+        """sha256 of :meth:`message` (hex): equal bodies, equal ids."""
         return hashlib.sha256(self.message()).hexdigest()
 
     def to_json(self) -> str:
+        """The body and the signature as JSON text (:meth:`from_json` reads it back)."""
         return json.dumps({**self.body(), "signature": self.signature}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Receipt":
+        """A receipt from :meth:`to_json`'s text.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        Receipt
+
+        Raises
+        ------
+        repro.market.errors.ReceiptError
+            Malformed text.
+        """
         try:
             d = json.loads(text)
             return cls(job=int(d["job"]), provider=str(d["provider"]), shards=tuple(d["shards"]),
@@ -128,7 +217,34 @@ class Receipt:
 
 def sign_receipt(key: ProviderKey, *, job: int, provider: str, shards: Sequence[str], values: Sequence[float],
                  model: str, metrics: Mapping[str, float] | None = None, nonce: str | None = None) -> Receipt:
-    """Build and sign a receipt. ``nonce`` defaults to 16 random bytes (hex)."""
+    """Build and sign a receipt.
+
+    Parameters
+    ----------
+    key : ProviderKey
+        The provider's key.
+    job : int
+    provider : str
+    shards : sequence of str
+        Distinct shard hashes.
+    values : sequence of float
+        One finite value per shard.
+    model : str
+        sha256 of the trained model.
+    metrics : mapping, optional
+    nonce : str, optional
+        Defaults to 16 random bytes (hex).
+
+    Returns
+    -------
+    Receipt
+        Signed.
+
+    Raises
+    ------
+    repro.market.errors.ReceiptError
+        Not one value per shard, a shard twice, or a value that is not finite.
+    """
     if len(shards) != len(values):
         raise ReceiptError(f"receipt for job {job}: {len(shards)} shards but {len(values)} values")
     if len(set(shards)) != len(shards):
@@ -142,7 +258,19 @@ def sign_receipt(key: ProviderKey, *, job: int, provider: str, shards: Sequence[
 
 
 def verify_receipt(receipt: Receipt, public_hex: str) -> bool:
-    """True when ``receipt.signature`` is a valid Ed25519 signature of its body under ``public_hex``."""
+    """Whether ``receipt.signature`` is a valid Ed25519 signature of its body under ``public_hex``.
+
+    Parameters
+    ----------
+    receipt : Receipt
+    public_hex : str
+        The provider's registered public key.
+
+    Returns
+    -------
+    bool
+        False also for a malformed signature or key (it never raises).
+    """
     try:
         sig = bytes.fromhex(receipt.signature)
     except (ValueError, TypeError):

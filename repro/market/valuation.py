@@ -19,6 +19,15 @@ Leave-one-out (LOO) is ``U(D) - U(D minus the point or group)``, also exact.
 
 :func:`split_payment` divides an integer number of tokens in proportion to non-negative
 weights by the largest-remainder method, so the parts add up to the total exactly.
+
+Example
+-------
+>>> import numpy as np
+>>> X, y = np.array([[0.0], [0.1], [1.0], [1.1]]), np.array([0, 0, 1, 0])
+>>> knn_shapley(X, y, np.array([[0.05], [1.05]]), np.array([0, 1]), K=1).round(3).tolist()
+[0.208, 0.208, 0.208, -0.125]
+>>> split_payment(100, [0.25, 0.25, 0.5, -0.1]).tolist()
+[25, 25, 50, 0]
 """
 from __future__ import annotations
 
@@ -48,7 +57,17 @@ def _check_xy(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sq_distances(A, B) -> np.ndarray:
-    """Squared Euclidean distances ``(len(A), len(B))`` (clipped at 0)."""
+    """Squared Euclidean distances between the rows of ``A`` and ``B`` (clipped at 0).
+
+    Parameters
+    ----------
+    A : array_like, shape (n, ...)
+    B : array_like, shape (m, ...)
+
+    Returns
+    -------
+    ndarray, shape (n, m)
+    """
     A = np.asarray(A, dtype=np.float64).reshape(len(A), -1)
     B = np.asarray(B, dtype=np.float64).reshape(len(B), -1)
     d = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * (A @ B.T)
@@ -60,6 +79,22 @@ def knn_order(X_train, X_test, chunk: int = 256) -> np.ndarray:
 
     Ties are broken by the smaller training index (a stable sort), so the order, and every
     value computed from it, is deterministic.
+
+    Parameters
+    ----------
+    X_train : array_like, shape (N, ...)
+    X_test : array_like, shape (n_test, ...)
+    chunk : int
+        Test points per block of distances (memory).
+
+    Returns
+    -------
+    ndarray, shape (n_test, N), int32
+
+    Raises
+    ------
+    ValueError
+        Different numbers of features.
     """
     X_train = np.asarray(X_train, dtype=np.float64).reshape(len(X_train), -1)
     X_test = np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1)
@@ -79,7 +114,27 @@ def _check_k(K: int) -> int:
 
 
 def knn_shapley_from_order(order, y_train, y_test, K: int) -> np.ndarray:
-    """Exact KNN-Shapley values from a precomputed :func:`knn_order` (mean over test points)."""
+    """Exact KNN-Shapley values from a precomputed :func:`knn_order` (mean over test points).
+
+    Parameters
+    ----------
+    order : ndarray, shape (n_test, N)
+        :func:`knn_order`.
+    y_train : ndarray, shape (N,)
+    y_test : ndarray, shape (n_test,)
+    K : int
+        Neighbours of the classifier.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        The values (the recursion of the module docstring).
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, or ``K`` not a positive integer.
+    """
     K = _check_k(K)
     order = np.asarray(order)
     y_train = np.asarray(y_train)
@@ -107,14 +162,22 @@ def knn_shapley(X_train, y_train, X_test, y_test, K: int) -> np.ndarray:
 
     Parameters
     ----------
-    X_train, y_train : (N, ...) features and labels of the training points.
-    X_test, y_test : (n_test, ...) the points the utility is measured on (the buyer's validation set).
+    X_train, y_train : array_like, shape (N, ...) and (N,)
+        Features and labels of the training points.
+    X_test, y_test : array_like, shape (n_test, ...) and (n_test,)
+        The points the utility is measured on (the buyer's validation set).
     K : int
         Neighbours of the classifier.
 
     Returns
     -------
-    (N,) float: the values; they add up to ``U(all points)`` (efficiency).
+    ndarray, shape (N,)
+        The values; they add up to ``U(all points)`` (efficiency).
+
+    Raises
+    ------
+    ValueError
+        Empty sets, labels that do not match, non-finite features, or a bad ``K``.
     """
     X_train, y_train = _check_xy(X_train, y_train, "training set")
     X_test, y_test = _check_xy(X_test, y_test, "test set")
@@ -122,8 +185,27 @@ def knn_shapley(X_train, y_train, X_test, y_test, K: int) -> np.ndarray:
 
 
 def knn_utility(order, y_train, y_test, K: int, keep=None) -> float:
-    """``U(S)``, mean over test points, where ``S`` is the set of training points with
-    ``keep`` true (all points when ``keep`` is None)."""
+    """The utility ``U(S)``, mean over test points.
+
+    Parameters
+    ----------
+    order : ndarray, shape (n_test, N)
+        :func:`knn_order`.
+    y_train : ndarray, shape (N,)
+    y_test : ndarray, shape (n_test,)
+    K : int
+    keep : array_like of bool, shape (N,), optional
+        The training points in ``S`` (all when None).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        ``keep`` of the wrong shape, or a bad ``K``.
+    """
     K = _check_k(K)
     order = np.asarray(order)
     y_train = np.asarray(y_train)
@@ -144,6 +226,18 @@ def loo_points(order, y_train, y_test, K: int) -> np.ndarray:
 
     Removing point ``i`` changes the utility for a test point only when ``i`` is among its
     ``K`` nearest; then the (K+1)-th nearest moves in.
+
+    Parameters
+    ----------
+    order : ndarray, shape (n_test, N)
+        :func:`knn_order`.
+    y_train : ndarray, shape (N,)
+    y_test : ndarray, shape (n_test,)
+    K : int
+
+    Returns
+    -------
+    ndarray, shape (N,)
     """
     K = _check_k(K)
     order = np.asarray(order)
@@ -162,7 +256,21 @@ def loo_points(order, y_train, y_test, K: int) -> np.ndarray:
 def group_loo(order, y_train, y_test, K: int, groups, n_groups: int | None = None) -> np.ndarray:
     """Leave-one-group-out value of every group: ``U(D) - U(D minus group g)``.
 
-    ``groups`` gives each training point's group in ``0..n_groups-1``.
+    Parameters
+    ----------
+    order : ndarray, shape (n_test, N)
+        :func:`knn_order`.
+    y_train : ndarray, shape (N,)
+    y_test : ndarray, shape (n_test,)
+    K : int
+    groups : array_like of int, shape (N,)
+        Each training point's group in ``0..n_groups-1``.
+    n_groups : int, optional
+        Default: the largest group + 1.
+
+    Returns
+    -------
+    ndarray, shape (n_groups,)
     """
     groups = np.asarray(groups)
     n_groups = int(groups.max()) + 1 if n_groups is None else int(n_groups)
@@ -171,7 +279,19 @@ def group_loo(order, y_train, y_test, K: int, groups, n_groups: int | None = Non
 
 
 def group_sums(values, groups, n_groups: int | None = None) -> np.ndarray:
-    """Sum of point values per group (a contributor's or a shard's value)."""
+    """Sum of point values per group (a contributor's or a shard's value).
+
+    Parameters
+    ----------
+    values : array_like, shape (N,)
+    groups : array_like of int, shape (N,)
+    n_groups : int, optional
+        Default: the largest group + 1.
+
+    Returns
+    -------
+    ndarray, shape (n_groups,)
+    """
     groups = np.asarray(groups)
     n_groups = int(groups.max()) + 1 if n_groups is None else int(n_groups)
     return np.bincount(groups, weights=np.asarray(values, dtype=np.float64), minlength=n_groups)
@@ -181,6 +301,22 @@ def brute_force_shapley(utility: Callable[[tuple[int, ...]], float], n: int) -> 
     """Exact Shapley values by enumerating every subset (for tests; ``n`` up to about 12)::
 
         phi_i = sum_{S not containing i} |S|! (n - |S| - 1)! / n! * (U(S + i) - U(S))
+
+    Parameters
+    ----------
+    utility : callable
+        ``utility(S)`` for a sorted tuple of player indices.
+    n : int
+        Players.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        ``n`` above 14.
     """
     if n > 14:
         raise ValueError(f"brute force over 2^{n} subsets is too slow; use n <= 14")
@@ -207,6 +343,23 @@ def split_payment(total: int, weights: Sequence[float]) -> np.ndarray:
     Negative weights count as zero (a harmful shard earns nothing; it is not charged). When
     no weight is positive the total is split equally. Ties among remainders go to the lower
     index. The parts are non-negative integers that add up to ``total`` exactly.
+
+    Parameters
+    ----------
+    total : int
+        Non-negative.
+    weights : sequence of float
+        Finite, at least one.
+
+    Returns
+    -------
+    ndarray of int64
+        The parts.
+
+    Raises
+    ------
+    ValueError
+        A bad total or weights.
     """
     if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 0:
         raise ValueError(f"total must be a non-negative integer, got {total!r}")
@@ -228,7 +381,23 @@ def split_payment(total: int, weights: Sequence[float]) -> np.ndarray:
 
 
 def spearman(a, b) -> float:
-    """Spearman's rank correlation (average ranks for ties); NaN when either side is constant."""
+    """Spearman's rank correlation (average ranks for ties).
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n,)
+        ``n >= 2``.
+
+    Returns
+    -------
+    float
+        NaN when either side is constant.
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ or are too short.
+    """
     from scipy.stats import spearmanr
 
     a = np.asarray(a, dtype=float)
