@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from repro import data
-from repro.astro import s82
+from repro.astro.agn import s82
 from repro.errors import DataError
 
 from .conftest import needs_data

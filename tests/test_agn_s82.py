@@ -1,6 +1,7 @@
+"""Tests of repro.astro.agn.s82: the Stripe 82 DRW fits and the CRTS light curves (real data)."""
 import numpy as np
 
-from repro.astro import s82
+from repro.astro.agn import s82
 
 from .conftest import needs_data
 
