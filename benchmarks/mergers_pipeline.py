@@ -77,7 +77,7 @@ def bench_training(size: int, crop: float, steps: int, batch: int, threads: int,
 
 def bench_statmorph(n: int, factor: int, jobs: int) -> dict:
     from repro.astro import mergers as M
-    from repro.astro import morphology as mo
+    from repro.astro.mergers import morphology as mo
     lab = M.load_labels()
     sample = M.select_sample(lab, n // 2, n - n // 2, seed=1)
     imgs = [mo.r_band(M.decode_jpeg(p), factor) for p in M.image_paths(sample)]
