@@ -55,9 +55,9 @@ def main(argv=None) -> int:
         os.environ["REPRO_DATA"] = os.path.abspath(repo_data)
     import numpy as np
 
+    from repro import quantize as qz
     from repro.sparse import iht as ih
-    from repro.sparse import lofar, operators as op
-    from repro.sparse import quantize as qz
+    from repro.sparse import layout, lowprec, operators as op
 
     n_ant = a.n_antennas or (40 if a.small else 101)
     npix = a.npix or (45 if a.small else 115)
@@ -66,9 +66,9 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(a.seed)
 
     # real LOFAR core layout: LBA antennas of the superterp stations, local ENU about CS002
-    stations = [lofar.load_station(f"CS00{k}") for k in range(2, 8)]
+    stations = [layout.load_station(f"CS00{k}") for k in range(2, 8)]
     etrs = np.vstack([s.etrs for s in stations])
-    enu = lofar.etrs_to_enu(etrs, stations[0].phase_centre)
+    enu = layout.etrs_to_enu(etrs, stations[0].phase_centre)
     pick = np.linspace(0, len(enu) - 1, n_ant).round().astype(int)
     pos = enu[pick]
     grid = op.sky_grid(npix)
@@ -92,12 +92,12 @@ def main(argv=None) -> int:
     for b in bits_list:
         brng = np.random.default_rng([a.seed, b])
         t0 = time.perf_counter()
-        q1, q2, qy = qz.lowprec_operators(A, y, b, brng, pack=True)
+        q1, q2, qy = lowprec.lowprec_operators(A, y, b, brng, pack=True)
         t_quant = time.perf_counter() - t0
         variants = [("packed" if getattr(q1, "packed", False) else "", q1, q2)]
         if getattr(q1, "packed", False):  # also the byte-code layout of the same codes
-            variants.append(("int8", qz.QuantizedMatrix(q1.codes(), q1.scales, b, pack=False),
-                             qz.QuantizedMatrix(q2.codes(), q2.scales, b, pack=False)))
+            variants.append(("int8", lowprec.QuantizedMatrix(q1.codes(), q1.scales, b, pack=False),
+                             lowprec.QuantizedMatrix(q2.codes(), q2.scales, b, pack=False)))
         for layout, Q1, Q2 in variants:
             x = rng.standard_normal(n)
             r = rng.standard_normal(2 * nb)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from repro import quantize as qz
 from repro.sgd.compress import DeterministicQuantizer, Identity, StochasticQuantizer, make_compressor
 
 
@@ -57,3 +58,12 @@ def test_identity_and_factory():
         make_compressor("topk", bits=2)
     with pytest.raises(ValueError, match="norm"):
         StochasticQuantizer(4, norm="l1")
+
+
+def test_quantizers_are_the_shared_grid_row_by_row():
+    x = np.random.default_rng(5).standard_normal((4, 30))
+    out = StochasticQuantizer(5)(x, np.random.default_rng(6))
+    assert out.tobytes() == qz.quantize(x, 5, np.random.default_rng(6), axis=1, form="offset").tobytes()
+    one = StochasticQuantizer(5, norm="l2")(x[0], 6)  # a single message: the same draws as a (1, d) stack
+    assert one.shape == (30,) and np.array_equal(one, qz.quantize(x[:1], 5, np.random.default_rng(6), norm="l2", axis=1)[0])
+    assert np.array_equal(DeterministicQuantizer(3)(x), qz.quantize(x, 3, axis=1, stochastic=False))

@@ -13,7 +13,7 @@ until ``mu <= omega = (1 - c) ||x_new - x||^2 / ||A (x_new - x)||^2``.
 
 The low-precision variant of Gurel et al. (arXiv:1802.04907) uses two independent
 quantizations of the measurement matrix for the two products of the gradient: pass the
-first as ``A`` and the second as ``AT`` (see :func:`repro.sparse.quantize.lowprec_operators`).
+first as ``A`` and the second as ``AT`` (see :func:`repro.sparse.lowprec.lowprec_operators`).
 """
 from __future__ import annotations
 
@@ -49,6 +49,21 @@ def hard_threshold(x: np.ndarray, s: int) -> np.ndarray:
     """``H_s(x)``: keep the ``s`` entries of largest magnitude, zero the rest.
 
     Ties are broken by index order (``argpartition``), so exactly ``s`` entries survive.
+
+    Parameters
+    ----------
+    x : ndarray
+    s : int
+        Entries kept, ``0 <= s <= x.size``.
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``s`` is not an integer in ``0..x.size``.
     """
     x = np.asarray(x)
     s = _check_s(s, x.size)
@@ -96,7 +111,25 @@ class IHTResult:
     steps: list = field(default_factory=list)
 
     def record(self, it: int, x: np.ndarray, x_new: np.ndarray, r: np.ndarray, step: float, tol: float) -> bool:
-        """Log iteration ``it`` (residual, step) and return whether it converged."""
+        """Log iteration ``it`` (residual, step) and return whether it converged.
+
+        Parameters
+        ----------
+        it : int
+            Iteration number.
+        x, x_new : ndarray
+            Iterates before and after.
+        r : ndarray
+            Residual ``y - A x_new``.
+        step : float
+            Step used.
+        tol : float
+            Relative change below which the run has converged.
+
+        Returns
+        -------
+        bool
+        """
         self.residual_norms.append(float(np.linalg.norm(r)))
         self.steps.append(float(step))
         self.n_iter = it
@@ -106,7 +139,20 @@ class IHTResult:
 
 
 def spectral_norm(A, n_iter: int = 50, seed: int = 0) -> float:
-    """Estimate ``||A||_2`` by power iteration on ``A^T A`` (seeded start vector)."""
+    """Estimate ``||A||_2`` by power iteration on ``A^T A``.
+
+    Parameters
+    ----------
+    A : ndarray or operator with ``matvec``, ``rmatvec`` and ``shape``
+    n_iter : int
+        Power iterations.
+    seed : int
+        Seed of the random start vector.
+
+    Returns
+    -------
+    float
+    """
     mv, rmv = _matvec(A), _rmatvec(A)
     rng = np.random.default_rng(seed)
     v = rng.standard_normal(_shape(A)[1])

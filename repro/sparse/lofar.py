@@ -1,8 +1,10 @@
-"""Loaders for the real LOFAR data set ``lofar-station-xst-and-layouts``.
+"""Loaders of the real LOFAR observation in the data set ``lofar-station-xst-and-layouts``.
 
 The data set (see its ``SOURCE.md``) holds one cross-correlation (XST) matrix of remote
 station RS509 (LBA, 2017-06-21 07:26:34 UTC, subband 350), the station's calibration table
-and the ETRS positions of every LOFAR antenna. Everything here returns arrays or small
+and the ETRS positions of every LOFAR antenna (read by :mod:`repro.sparse.layout`). Here: the
+XST and calibration readers, the directions of bright sources at the observation time, and
+the calibrated :class:`Snapshot` ready for imaging. Everything returns arrays or small
 dataclasses; paths stay inside.
 
 Facts used (LOFAR station conventions, documented by ASTRON and by the origin repositories):
@@ -19,22 +21,18 @@ Facts used (LOFAR station conventions, documented by ASTRON and by the origin re
 """
 from __future__ import annotations
 
-import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import data
 from ..errors import DataError
+from .layout import DATASET, Station, active_antennas, load_station
 
-DATASET = "lofar-station-xst-and-layouts"
 XST_FILE = "xst/20170621_072634_sb350_xst.dat"
 CALTABLE_FILE = "caltables/CalTable-509-LBA_SPARSE_EVEN-10_90.dat"
-POSITIONS_FILE = "antenna_positions/etrs-antenna-positions.csv"
-PHASE_CENTRES_FILE = "antenna_positions/etrs-phase-centres.csv"
-ROTATIONS_FILE = "antenna_positions/rotation_matrices.dat"
 
 CLOCK_HZ = 200e6
 N_SUBBANDS = 512
@@ -88,6 +86,7 @@ class XST:
 
     @property
     def n_rcu(self) -> int:
+        """Number of RCUs (rows of :attr:`matrix`)."""
         return self.matrix.shape[0]
 
 
@@ -159,6 +158,17 @@ class CalTable:
 def read_caltable(path: str | Path, n_rcu: int = 96) -> CalTable:
     """Read a LOFAR station calibration table (text header, then ``512 x n_rcu`` complex128).
 
+    Parameters
+    ----------
+    path : str or Path
+        The table file.
+    n_rcu : int
+        RCUs in the station.
+
+    Returns
+    -------
+    CalTable
+
     Raises
     ------
     DataError
@@ -190,226 +200,6 @@ def read_caltable(path: str | Path, n_rcu: int = 96) -> CalTable:
 def load_caltable() -> CalTable:
     """The RS509 LBA_SPARSE_EVEN calibration table (observed 2017-03-25)."""
     return read_caltable(data.locate(DATASET, CALTABLE_FILE))
-
-
-# --------------------------------------------------------------------- antenna layout
-@dataclass(frozen=True)
-class Station:
-    """Antenna layout of one antenna field of one LOFAR station.
-
-    Attributes
-    ----------
-    name : str
-        Station name, e.g. ``"RS509"``.
-    field : str
-        ``"LBA"`` or ``"HBA"`` (``"HBA0"``/``"HBA1"`` for core-station halves in the
-        phase-centre table; positions use ``"HBA"``).
-    etrs : ndarray, shape (n_ant, 3)
-        Antenna positions, ETRS89 X, Y, Z in metres.
-    rcu_x, rcu_y : ndarray of int, shape (n_ant,)
-        RCU numbers of the X and Y dipoles.
-    phase_centre : ndarray, shape (3,)
-        ETRS position of the field's phase centre.
-    pqr_to_etrs : ndarray, shape (3, 3)
-        Rotation from station-local P, Q, R to ETRS (``etrs - centre = M @ pqr``).
-    """
-
-    name: str
-    field: str
-    etrs: np.ndarray
-    rcu_x: np.ndarray
-    rcu_y: np.ndarray
-    phase_centre: np.ndarray
-    pqr_to_etrs: np.ndarray = field(repr=False)
-
-    @property
-    def n_antennas(self) -> int:
-        return self.etrs.shape[0]
-
-    def pqr(self) -> np.ndarray:
-        """Station-local P, Q, R coordinates (metres), shape (n_ant, 3)."""
-        return (self.etrs - self.phase_centre) @ self.pqr_to_etrs
-
-    def enu(self) -> np.ndarray:
-        """Local east, north, up coordinates (metres) about the phase centre, shape (n_ant, 3).
-
-        Uses the geodetic longitude/latitude of the phase centre (WGS84 via astropy;
-        ETRS89 and ITRF differ by well under a metre here).
-        """
-        return etrs_to_enu(self.etrs, self.phase_centre)
-
-
-def etrs_to_enu(xyz: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """Rotate ETRS/ITRF positions to local east, north, up about ``centre``.
-
-    Parameters
-    ----------
-    xyz : ndarray, shape (n, 3)
-        Geocentric positions in metres.
-    centre : ndarray, shape (3,)
-        Geocentric reference position in metres.
-
-    Returns
-    -------
-    ndarray, shape (n, 3)
-    """
-    from astropy import units as u
-    from astropy.coordinates import EarthLocation
-
-    loc = EarthLocation.from_geocentric(*np.asarray(centre, float), unit=u.m)
-    lon, lat = loc.lon.rad, loc.lat.rad
-    rot = np.array([
-        [-np.sin(lon), np.cos(lon), 0.0],
-        [-np.sin(lat) * np.cos(lon), -np.sin(lat) * np.sin(lon), np.cos(lat)],
-        [np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)],
-    ])
-    return (np.asarray(xyz, float) - np.asarray(centre, float)) @ rot.T
-
-
-def _read_csv(path: Path, header_start: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if not rows or not rows[0] or rows[0][0].strip() != header_start:
-        raise DataError(f"{path}, line 1: expected a header starting with '{header_start}'")
-    return rows[0], [(i, r) for i, r in enumerate(rows[1:], start=2) if r and not r[0].startswith("#")]
-
-
-def read_positions(path: str | Path) -> dict[tuple[str, str], dict]:
-    """Read ``etrs-antenna-positions.csv``: ``{(station, field): {"id","etrs","rcu_x","rcu_y"}}``."""
-    path = Path(path)
-    head, rows = _read_csv(path, "STATION")
-    want = ["STATION", "ANTENNA-TYPE", "ANTENNA-ID", "ETRS-X", "ETRS-Y", "ETRS-Z", "RCU-X", "RCU-Y"]
-    if [h.strip() for h in head] != want:
-        raise DataError(f"{path}, line 1: columns {head} differ from the expected {want}")
-    acc: dict[tuple[str, str], list] = {}
-    for lineno, r in rows:
-        if len(r) != len(want):
-            raise DataError(f"{path}, line {lineno}: {len(r)} fields, expected {len(want)}")
-        try:
-            rec = (int(r[2]), float(r[3]), float(r[4]), float(r[5]), int(r[6]), int(r[7]))
-        except ValueError:
-            raise DataError(f"{path}, line {lineno}: non-numeric antenna id, position or RCU") from None
-        acc.setdefault((r[0].strip(), r[1].strip()), []).append(rec)
-    out = {}
-    for key, recs in acc.items():
-        a = np.array(recs, dtype=float)
-        order = np.argsort(a[:, 0], kind="stable")
-        a = a[order]
-        out[key] = {"id": a[:, 0].astype(int), "etrs": a[:, 1:4].copy(),
-                    "rcu_x": a[:, 4].astype(int), "rcu_y": a[:, 5].astype(int)}
-    return out
-
-
-def read_phase_centres(path: str | Path) -> dict[tuple[str, str], np.ndarray]:
-    """Read ``etrs-phase-centres.csv``: ``{(station, field): ETRS xyz}``."""
-    path = Path(path)
-    _, rows = _read_csv(path, "STATION")
-    out = {}
-    for lineno, r in rows:
-        try:
-            out[(r[0].strip(), r[1].strip())] = np.array([float(v) for v in r[2:5]])
-        except (ValueError, IndexError):
-            raise DataError(f"{path}, line {lineno}: expected STATION,FIELD,X,Y,Z") from None
-    return out
-
-
-def read_rotations(path: str | Path) -> dict[tuple[str, str], np.ndarray]:
-    """Read ``rotation_matrices.dat``: ``{(station, field): 3x3 PQR-to-ETRS matrix}`` (row-major)."""
-    path = Path(path)
-    _, rows = _read_csv(path, "STATION")
-    out = {}
-    for lineno, r in rows:
-        try:
-            vals = [float(v) for v in r[2:]]
-        except ValueError:
-            raise DataError(f"{path}, line {lineno}: non-numeric rotation matrix entry") from None
-        if len(vals) != 9:
-            raise DataError(f"{path}, line {lineno}: {len(vals)} matrix entries, expected 9")
-        out[(r[0].strip(), r[1].strip())] = np.array(vals).reshape(3, 3)
-    return out
-
-
-def station_names(field: str = "LBA") -> list[str]:
-    """Every station with antennas of ``field`` in the layout table."""
-    pos = read_positions(data.locate(DATASET, POSITIONS_FILE))
-    return sorted(s for (s, f) in pos if f == field)
-
-
-def load_station(name: str = "RS509", field: str = "LBA") -> Station:
-    """Antenna layout of one station field from the real LOFAR position tables.
-
-    Parameters
-    ----------
-    name : str
-        Station name such as ``"RS509"``, ``"CS002"`` or ``"DE603"``; a trailing field
-        (``"RS509LBA"``) is accepted.
-    field : str
-        ``"LBA"`` or ``"HBA"``.
-
-    Returns
-    -------
-    Station
-
-    Raises
-    ------
-    ValueError
-        Unknown station or field (the message lists the available stations).
-    """
-    if field not in ("LBA", "HBA"):
-        raise ValueError(f"field must be 'LBA' or 'HBA', got {field!r}")
-    name = str(name).upper()
-    if name.endswith(field):
-        name = name[: -len(field)]
-    pos = read_positions(data.locate(DATASET, POSITIONS_FILE))
-    if (name, field) not in pos:
-        avail = sorted(s for (s, f) in pos if f == field)
-        raise ValueError(f"station {name!r} has no {field} field in the LOFAR layout; "
-                         f"available ({len(avail)}): {', '.join(avail)}")
-    centres = read_phase_centres(data.locate(DATASET, PHASE_CENTRES_FILE))
-    rots = read_rotations(data.locate(DATASET, ROTATIONS_FILE))
-    key = (name, field)
-    rot_key = key if key in rots else (name, field + "0")
-    cen_key = key if key in centres else (name, field + "0")
-    if rot_key not in rots or cen_key not in centres:
-        raise DataError(f"station {name} {field}: no phase centre or rotation matrix in data set "
-                        f"'{DATASET}' ({PHASE_CENTRES_FILE}, {ROTATIONS_FILE})")
-    p = pos[key]
-    return Station(name=name, field=field, etrs=p["etrs"], rcu_x=p["rcu_x"], rcu_y=p["rcu_y"],
-                   phase_centre=centres[cen_key], pqr_to_etrs=rots[rot_key])
-
-
-ANTENNA_SETS = ("LBA_INNER", "LBA_OUTER", "LBA_SPARSE_EVEN", "LBA_SPARSE_ODD")
-
-
-def active_antennas(station: Station, antenna_set: str = "LBA_SPARSE_EVEN") -> np.ndarray:
-    """Indices (into ``station.etrs``) of the antenna behind each RCU pair ``k = 0..47``.
-
-    A Dutch LBA field lists 96 antennas but has 48 RCU pairs. In the position table the
-    first 48 form the dense inner set (mean radius 11 m at RS509) and the last 48 the outer
-    ring (mean radius 29 m). ``LBA_INNER`` uses antennas ``k``, ``LBA_OUTER`` antennas
-    ``k + 48``; ``LBA_SPARSE_EVEN`` uses ``k`` for even ``k`` and ``k + 48`` for odd ``k``
-    (``LBA_SPARSE_ODD`` the reverse).
-
-    The RS509 XST snapshot of the data set is imaged sharpest with ``LBA_SPARSE_EVEN``, the
-    antenna set of its calibration table (calibrated dirty-image peak/rms 8.5, against at
-    most 6.1 for the other three), with its peak on Cas A; that is why it is the default.
-
-    Parameters
-    ----------
-    station : Station
-        A 96-antenna LBA field (any other field: every antenna is returned).
-    antenna_set : str
-        One of :data:`ANTENNA_SETS`.
-    """
-    n = station.n_antennas
-    if antenna_set not in ANTENNA_SETS:
-        raise ValueError(f"antenna_set must be one of {', '.join(ANTENNA_SETS)}, got {antenna_set!r}")
-    if not (station.field == "LBA" and n == 96):
-        return np.arange(n)
-    k = np.arange(48)
-    return {"LBA_INNER": k, "LBA_OUTER": k + 48,
-            "LBA_SPARSE_EVEN": np.where(k % 2 == 0, k, k + 48),
-            "LBA_SPARSE_ODD": np.where(k % 2 == 0, k + 48, k)}[antenna_set]
 
 
 def stokes_i_visibilities(xst: XST, gains: np.ndarray | None = None) -> np.ndarray:
@@ -447,14 +237,6 @@ BRIGHT_SOURCES = {
 }
 
 
-def station_location(station: Station):
-    """``astropy.coordinates.EarthLocation`` of the station field's phase centre (ETRS ~ ITRF)."""
-    from astropy import units as u
-    from astropy.coordinates import EarthLocation
-
-    return EarthLocation.from_geocentric(*station.phase_centre, unit=u.m)
-
-
 def source_directions(time, location, include_sun: bool = True) -> dict[str, tuple[float, float]]:
     """Direction cosines ``(l, m)`` (east, north) of bright sources above the horizon.
 
@@ -463,7 +245,7 @@ def source_directions(time, location, include_sun: bool = True) -> dict[str, tup
     time : str or astropy.time.Time
         UTC time of the observation, e.g. ``"2017-06-21T07:26:34"``.
     location : astropy.coordinates.EarthLocation
-        Where the station is (:func:`station_location`).
+        Where the station is (:func:`repro.sparse.layout.station_location`).
     include_sun : bool
         Also give the Sun (astropy's built-in ephemeris).
 
@@ -550,6 +332,15 @@ class Snapshot:
         ``exp(-2 pi i (r_p - r_q).s / lambda)``: the dirty image of ``matrix[p, q]`` puts
         Cas A at the mirrored position ``(-l, -m)``, that of ``matrix[q, p]`` (its complex
         conjugate, the matrix being Hermitian) on Cas A. So this returns ``matrix[q, p]``.
+
+        Parameters
+        ----------
+        pairs : ndarray of int, shape (n_bl, 2)
+            Antenna pairs (:meth:`pairs`).
+
+        Returns
+        -------
+        ndarray, shape (n_bl,), complex128
         """
         pairs = np.asarray(pairs)
         return self.correlations[pairs[:, 1], pairs[:, 0]]

@@ -43,6 +43,7 @@ class SkyGrid:
 
     @property
     def n_pixels(self) -> int:
+        """Number of kept pixels (the unknowns)."""
         return self.l.size
 
     @property
@@ -51,7 +52,23 @@ class SkyGrid:
         return np.linspace(-1.0, 1.0, self.npix)
 
     def to_image(self, x: np.ndarray, fill: float = np.nan) -> np.ndarray:
-        """Put a pixel vector back on the ``npix x npix`` grid (rows: m, columns: l)."""
+        """Put a pixel vector back on the ``npix x npix`` grid (rows: m, columns: l).
+
+        Parameters
+        ----------
+        x : ndarray, shape (n_pixels,)
+        fill : float
+            Value of the pixels below the elevation limit.
+
+        Returns
+        -------
+        ndarray, shape (npix, npix)
+
+        Raises
+        ------
+        ValueError
+            If ``x`` has the wrong shape.
+        """
         x = np.asarray(x)
         if x.shape != (self.n_pixels,):
             raise ValueError(f"x must have shape ({self.n_pixels},), got {x.shape}")
@@ -60,7 +77,17 @@ class SkyGrid:
         return img
 
     def nearest(self, l: float, m: float) -> int:
-        """Index of the kept pixel nearest to direction ``(l, m)``."""
+        """Index of the kept pixel nearest to a direction.
+
+        Parameters
+        ----------
+        l, m : float
+            Direction cosines (east, north).
+
+        Returns
+        -------
+        int
+        """
         return int(np.argmin((self.l - l) ** 2 + (self.m - m) ** 2))
 
 
@@ -93,7 +120,22 @@ def sky_grid(npix: int, min_elevation_deg: float = 0.0) -> SkyGrid:
 
 
 def baseline_pairs(n_antennas: int) -> np.ndarray:
-    """Antenna index pairs ``(p, q)`` with ``p < q``, shape (n_ant (n_ant - 1) / 2, 2)."""
+    """Antenna index pairs ``(p, q)`` with ``p < q``.
+
+    Parameters
+    ----------
+    n_antennas : int
+        At least 2.
+
+    Returns
+    -------
+    ndarray of int, shape (n_ant (n_ant - 1) / 2, 2)
+
+    Raises
+    ------
+    ValueError
+        If ``n_antennas < 2``.
+    """
     if n_antennas < 2:
         raise ValueError(f"n_antennas must be >= 2, got {n_antennas}")
     p, q = np.triu_indices(int(n_antennas), k=1)
@@ -127,12 +169,6 @@ def baseline_uvw(positions_m: np.ndarray, frequency_hz: float, pairs: np.ndarray
     return (pos[pairs[:, 0]] - pos[pairs[:, 1]]) / lam
 
 
-def visibility_vector(matrix: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """The entries ``matrix[p, q]`` of a correlation matrix for each pair, shape (n_bl,)."""
-    matrix = np.asarray(matrix)
-    return matrix[pairs[:, 0], pairs[:, 1]]
-
-
 class StationOperator:
     """``Phi[k, j] = exp(-2 pi i (u_k l_j + v_k m_j + w_k n_j))`` and its real stacking.
 
@@ -160,10 +196,12 @@ class StationOperator:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Shape ``(n_bl, n_pix)`` of the complex Phi."""
         return (self.uvw.shape[0], self.grid.n_pixels)
 
     @property
     def real_shape(self) -> tuple[int, int]:
+        """Shape ``(2 n_bl, n_pix)`` of the real stacking."""
         return (2 * self.uvw.shape[0], self.grid.n_pixels)
 
     def matrix(self) -> np.ndarray:
@@ -180,20 +218,61 @@ class StationOperator:
         return np.vstack([phi.real, phi.imag])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``Phi @ x`` (complex)."""
+        """``Phi @ x``.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n_pix,)
+
+        Returns
+        -------
+        ndarray, shape (n_bl,), complex
+        """
         return self.matrix() @ np.asarray(x)
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
-        """``Phi^H @ y`` (complex)."""
+        """``Phi^H @ y``.
+
+        Parameters
+        ----------
+        y : ndarray, shape (n_bl,)
+
+        Returns
+        -------
+        ndarray, shape (n_pix,), complex
+        """
         return self.matrix().conj().T @ np.asarray(y)
 
     def forward_real(self, x: np.ndarray) -> np.ndarray:
-        """``[Re Phi x; Im Phi x]`` for a real sky ``x``."""
+        """``[Re Phi x; Im Phi x]`` for a real sky ``x``.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n_pix,)
+
+        Returns
+        -------
+        ndarray, shape (2 n_bl,)
+        """
         v = self.matrix() @ np.asarray(x, dtype=float)
         return np.concatenate([v.real, v.imag])
 
     def adjoint_real(self, r: np.ndarray) -> np.ndarray:
-        """Transpose of :meth:`forward_real`: ``Re(Phi^H (r[:n_bl] + i r[n_bl:]))``."""
+        """Transpose of :meth:`forward_real`: ``Re(Phi^H (r[:n_bl] + i r[n_bl:]))``.
+
+        Parameters
+        ----------
+        r : ndarray, shape (2 n_bl,)
+
+        Returns
+        -------
+        ndarray, shape (n_pix,)
+
+        Raises
+        ------
+        ValueError
+            If ``r`` has the wrong shape.
+        """
         r = np.asarray(r, dtype=float)
         nb = self.uvw.shape[0]
         if r.shape != (2 * nb,):
@@ -201,11 +280,30 @@ class StationOperator:
         return (self.matrix().conj().T @ (r[:nb] + 1j * r[nb:])).real
 
     def dirty_image(self, vis: np.ndarray) -> np.ndarray:
-        """``Re(Phi^H y) / n_bl``: the dirty image on the grid's pixels."""
+        """``Re(Phi^H y) / n_bl``: the dirty image on the grid's pixels.
+
+        Parameters
+        ----------
+        vis : ndarray, shape (n_bl,)
+            Visibilities.
+
+        Returns
+        -------
+        ndarray, shape (n_pix,)
+        """
         return self.adjoint(vis).real / self.uvw.shape[0]
 
 
 def stack_real(y: np.ndarray) -> np.ndarray:
-    """``[Re y; Im y]`` of complex visibilities."""
+    """``[Re y; Im y]`` of complex visibilities.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,), complex
+
+    Returns
+    -------
+    ndarray, shape (2 n,)
+    """
     y = np.asarray(y)
     return np.concatenate([y.real, y.imag])
