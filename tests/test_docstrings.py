@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 CORE = ["repro.claims", "repro.claimspec", "repro.provenance", "repro.status", "repro.sweep", "repro.bookcheck", "repro.book", "repro.sphinxext", "repro.verify", "repro.judge", "repro.params", "repro.chains", "repro.data",
-        "repro.paths", "repro.io", "repro.datasets", "repro.astro.sersic"]
+        "repro.paths", "repro.io", "repro.datasets", "repro.astro.sersic", "repro.quantize"]
 
 
 @pytest.mark.parametrize("name", CORE)
