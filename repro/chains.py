@@ -290,7 +290,9 @@ def _lock(folder: Path, wait: bool):
 
 @contextmanager
 def _terminate_as_interrupt():
-    """Turn SIGTERM (timeout, kill, a batch scheduler) into KeyboardInterrupt while the block runs."""
+    """Turn SIGTERM (timeout, kill, a batch scheduler) and SIGINT into KeyboardInterrupt while the
+    block runs — SIGINT too, because a process started in the background of a non-interactive
+    shell (nohup, CI) inherits it as ignored."""
     import signal
     import threading
     if threading.current_thread() is not threading.main_thread():
@@ -300,11 +302,12 @@ def _terminate_as_interrupt():
     def handler(signum, frame):
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, handler)
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def _children(pid: int) -> list[int]:
