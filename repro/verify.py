@@ -21,6 +21,7 @@ Example
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def _junit(path: Path) -> tuple[int, int, list[str]]:
         if bad is None:
             bad = case.find("error")
         if bad is not None:
-            text = (bad.get("message") or "") + "\n" + (bad.text or "")
+            text = re.sub(r"(\x1b|#x1B)\[[0-9;]*m", "", (bad.get("message") or "") + "\n" + (bad.text or ""))
             lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("self.")]
             differ.append(f"{case.get('name')}: " + " | ".join(lines[:4])[:400])
     return len(cases), len(cases) - len(differ), differ
