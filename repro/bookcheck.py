@@ -67,6 +67,11 @@ class PageReport:
 
 def toc_pages(root: Path) -> list[str]:
     """Every page of ``_toc.yml`` as a path relative to the HTML root (``book/agn.html`` ...)."""
+    return [f"{f}.html" for f in toc_files(root)]
+
+
+def toc_files(root: Path) -> list[str]:
+    """Every ``file`` entry of ``_toc.yml`` (the root first), without suffix: ``book/intro`` ..."""
     toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
     found = [toc["root"]]
 
@@ -80,7 +85,7 @@ def toc_pages(root: Path) -> list[str]:
             for v in node:
                 walk(v)
     walk(toc.get("parts", []))
-    return [f"{f}.html" for f in found]
+    return found
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -14,20 +14,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*/[0-9][0-9]_*.ipynb"))
 
 
 def _toc_files():
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-    walk(toc.get("parts", []))
-    return found
+    from repro.bookcheck import toc_files
+    return toc_files(REPO)
 
 
 def test_there_are_notebooks():
