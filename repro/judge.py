@@ -17,7 +17,6 @@ Example
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from . import claims as claims_mod, claimspec, params as params_mod, provenance
@@ -92,7 +91,8 @@ def _rewrite_notebooks(folder: Path, chain: str, store: dict) -> None:
         p = folder / f"{stem}.ipynb"
         if not p.exists():
             continue
-        nb = json.loads(p.read_text(encoding="utf-8"))
+        import nbformat
+        nb = nbformat.read(str(p), as_version=4)
         changed = False
         for cell in nb.get("cells", []):
             for out in cell.get("outputs", []):
@@ -109,7 +109,7 @@ def _rewrite_notebooks(folder: Path, chain: str, store: dict) -> None:
                             data["text/plain"] = repr(claim)
                         changed = True
         if changed:
-            write_text(p, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            write_text(p, nbformat.writes(nb) + "\n")
 
 
 def needs_rejudge(chain: str, profile: str = "full") -> bool:
