@@ -81,9 +81,10 @@ class RunContext:
         """Read an ``.npz`` result of an earlier notebook this one declares that it reads."""
         return read_npz(self._existing(name))
 
-    def save_figure(self, fig, name: str) -> Path:
-        """Save a matplotlib figure to the run folder."""
-        return self._written(name, save_figure(fig, self.path(name)))
+    def save_figure(self, fig, name: str, dpi: int | None = None) -> Path:
+        """Save a matplotlib figure to the run folder (``dpi``: default that of :func:`repro.io.save_figure`)."""
+        kw = {} if dpi is None else {"dpi": int(dpi)}
+        return self._written(name, save_figure(fig, self.path(name), **kw))
 
     def _written(self, name: str, path: Path) -> Path:
         writers = self._writers()

@@ -8,6 +8,8 @@ import pytest
 
 from repro.astro import mergers as M
 
+from .conftest import needs_data
+
 
 def _write_jpeg(path, arr):
     import tensorflow as tf
@@ -73,3 +75,56 @@ def test_python_dash_m_runs_the_cli(tmp_path):
                           str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1].startswith("error: model file")
+
+
+def test_predict_uses_the_card_threshold_and_warns_without_one(tmp_path, capsys):
+    model = M.build_model(32, None, dense_units=4, seed=0)
+    imgs = tmp_path / "cutouts"
+    imgs.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(6):
+        _write_jpeg(imgs / f"{i}.jpg", rng.integers(0, 255, (48, 48, 3)).astype(np.uint8))
+    p = M.predict_proba(model, M.load_images(sorted(imgs.iterdir()), 32))
+    thr = float(p.min()) - 1e-4                # an untrained network scores everything near 0.5
+    carded = M.save_model(model, tmp_path / "c.keras", crop=1.0, card={"threshold": thr})
+    df = M.predict(carded, imgs)
+    assert df.attrs["threshold"] == pytest.approx(thr, abs=1e-9)
+    assert df.is_merger.sum() == 6                                              # the card's threshold
+    assert M.predict(carded, imgs, threshold=1.0).is_merger.sum() == 0         # an explicit one wins
+    plain = M.save_model(model, tmp_path / "p.keras", crop=1.0)
+    with pytest.warns(UserWarning, match="no card with an operating threshold"):
+        assert M.predict(plain, imgs).attrs["threshold"] == 0.5
+    out = tmp_path / "o.csv"
+    assert M.main(["predict", str(plain), str(imgs), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the model has no card" in err and "threshold 0.5" in err
+    assert M.main(["predict", str(carded), str(imgs), "--threshold", "1.5"]) == 2
+    assert "threshold must be a probability" in capsys.readouterr().err
+    (tmp_path / "c.json").write_text('{"image_size": 32, "crop": 1.0, "threshold": "high"}')
+    with pytest.raises(M.ModelError, match="threshold must be a probability"):
+        M.predict(carded, imgs)
+
+
+@needs_data
+def test_the_shipped_classifier_works_on_a_fresh_clone(tmp_path):
+    """The record's classifier: its card has the promised keys and `predict` runs with it (no training)."""
+    from pathlib import Path
+    shipped = Path(__file__).resolve().parent.parent / M.SHIPPED_MODEL
+    if not shipped.is_file():
+        pytest.skip("no mergers record with a shipped model yet")
+    card = M.model_view(shipped)
+    for k in ("image_size", "crop", "threshold", "expected_false_positive_rate", "expected_true_positive_rate",
+              "expected_precision", "trained_on"):
+        assert k in card, k
+    for k in ("expected_false_positive_rate", "expected_true_positive_rate"):
+        lo, hi = card[k]["interval"]
+        assert 0 <= lo <= card[k]["value"] <= hi <= 1
+    assert shipped.stat().st_size <= 2 * 2 ** 20
+    labels = M.load_labels()
+    imgs = tmp_path / "cutouts"
+    imgs.mkdir()
+    for f in M.image_paths(labels.iloc[:3]):
+        (imgs / f.name).symlink_to(f)
+    df = M.predict(shipped, imgs)
+    assert len(df) == 3 and df.attrs["threshold"] == card["threshold"]
+    assert np.all((df.p_merger >= 0) & (df.p_merger <= 1))

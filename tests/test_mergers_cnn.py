@@ -132,3 +132,30 @@ def test_saved_model_records_its_view_and_loads(tmp_path):
     (tmp_path / "junk.keras").write_bytes(b"junk")
     with pytest.raises(cnn.ModelError, match="cannot load model"):
         cnn.load_model(tmp_path / "junk.keras")
+
+
+def test_train_without_validation_runs_exact_epochs_and_saved_file_has_no_optimizer(tmp_path):
+    import zipfile
+
+    import h5py
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 255, (12, 32, 32, 3)).astype(np.uint8)
+    y = np.r_[np.ones(4), np.zeros(8)].astype(int)
+    cfg = cnn.TrainConfig(arm="scratch", image_size=32, batch_size=4, steps_per_epoch=1, head_epochs=1,
+                          finetune_epochs=2, dense_units=4, patience=0, augment=False)
+    model, hist = cnn.train(X, y, None, None, cfg)
+    assert [h["epoch"] for h in hist] == [1, 2, 3] and all(h["val_loss"] is None for h in hist)
+    assert cnn.kept_epochs(hist) == {"scratch": 3}           # no early stopping: the last epoch's weights
+    with pytest.raises(ValueError, match="both validation images and labels"):
+        cnn.train(X, y, X, None, cfg)
+    path = cnn.save_model(model, tmp_path / "m.keras", crop=0.5, card={"threshold": 0.3})
+    assert cnn.model_view(path)["threshold"] == 0.3
+    with zipfile.ZipFile(path) as z:
+        z.extract("model.weights.h5", tmp_path)
+    with h5py.File(tmp_path / "model.weights.h5") as f:
+        sizes = []
+        f.visititems(lambda n, o: sizes.append(n) if isinstance(o, h5py.Dataset) and n.startswith("optimizer") else None)
+    assert sizes == []                                        # inference only: no optimizer state
+    np.testing.assert_allclose(cnn.predict_proba(cnn.load_model(path), X), cnn.predict_proba(model, X), rtol=1e-6)
+    with pytest.raises(ValueError, match="must not redefine"):
+        cnn.save_model(model, tmp_path / "n.keras", card={"crop": 0.2})

@@ -68,6 +68,8 @@ class Seeds:
         The noise added to the robustness images (:func:`degraded_images`).
     bootstrap : int
         Every bootstrap interval of the chain (``summarize``, ``paired_bootstrap_diff``).
+    final : int
+        The training of the shipped classifier on all images (``07_model``).
     """
 
     sample: int
@@ -77,6 +79,7 @@ class Seeds:
     robustness: int
     degrade: int
     bootstrap: int
+    final: int
 
     def fold_shuffle(self, repeat: int) -> int:
         """The ``StratifiedKFold`` seed of a repeat: ``folds + 1000 repeat``.
@@ -252,9 +255,10 @@ def setup(params, run=None) -> Setup:
     seed = int(params.seed)
     # Today's values, kept so that the numbers do not change: one seed for the sample, the
     # examples, the fold shuffles (+ 1000 per repeat), the training (+ 100 per repeat + fold),
-    # the degradations and the bootstraps; seed + 5 for the robustness subset.
+    # the degradations and the bootstraps; seed + 5 for the robustness subset. The shipped
+    # model's training seed is new: seed + 7.
     seeds = Seeds(sample=seed, examples=seed, folds=seed, training=seed, robustness=seed + 5, degrade=seed,
-                  bootstrap=seed)
+                  bootstrap=seed, final=seed + 7)
     threads = int(params.threads)
     cnn.configure_threads(threads)
     return Setup(params=params, run=run, seeds=seeds, threads=threads)

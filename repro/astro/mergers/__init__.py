@@ -15,6 +15,8 @@ Modules, one concept each:
 - :mod:`.statistics`        error, balanced error, ROC AUC, bootstrap intervals, McNemar and paired tests;
 - :mod:`.morphology`        CAS and Gini-M20 through statmorph, the Lotz and Conselice rules, the
   feature classifiers;
+- :mod:`.operating`         the operating point of the shipped classifier: thresholds at a stated
+  false-positive rate, their cross-validated rates, the epochs of the final model, its card;
 - :mod:`.cli`               :func:`predict` on a folder of cutouts and the command line
   ``python -m repro.astro.mergers predict MODEL IMAGES_DIR [--out CSV]``.
 
@@ -33,9 +35,9 @@ Example
 >>> morphology.CONSELICE_A
 0.35
 """
-from . import morphology
+from . import morphology, operating
 from .batches import augment_batch, balanced_batches, class_weights, make_dataset
-from .cli import main, predict
+from .cli import SHIPPED_MODEL, main, predict
 from .cnn import (
     ARM_LABELS,
     ARMS,
@@ -47,6 +49,7 @@ from .cnn import (
     build_model,
     configure_threads,
     h5_layer_weights,
+    kept_epochs,
     load_model,
     model_view,
     predict_proba,
@@ -106,7 +109,7 @@ from .statistics import (
 )
 
 __all__ = [
-    "morphology",
+    "morphology", "operating",
     # images
     "DATASET", "IMAGE_SUFFIXES", "ImageError", "load_labels", "select_sample", "decode_jpeg", "resize",
     "center_crop", "cnn_view", "load_images", "image_paths", "cached_images", "perturb",
@@ -114,7 +117,7 @@ __all__ = [
     "augment_batch", "balanced_batches", "make_dataset", "class_weights",
     # cnn
     "WEIGHTS_DATASET", "WEIGHTS_FILE", "ARMS", "ARM_LABELS", "WeightsError", "ModelError", "configure_threads",
-    "weights_path", "build_model", "h5_layer_weights", "TrainConfig", "train", "predict_proba", "save_model",
+    "weights_path", "build_model", "h5_layer_weights", "TrainConfig", "train", "kept_epochs", "predict_proba", "save_model",
     "model_view", "load_model",
     # cross_validation
     "cv_splits", "train_val_split", "subsample", "run_cv",
@@ -126,5 +129,5 @@ __all__ = [
     "block_average", "background", "segment", "measure", "measure_many", "cached_measure", "lotz_merger",
     "conselice_merger", "rule_scores", "fit_classifier", "cv_classifier",
     # cli
-    "predict", "main",
+    "SHIPPED_MODEL", "predict", "main",
 ]

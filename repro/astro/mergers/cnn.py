@@ -40,7 +40,7 @@ from .batches import balanced_batches, class_weights, make_dataset
 
 __all__ = ["WEIGHTS_DATASET", "WEIGHTS_FILE", "ARMS", "ARM_LABELS", "WeightsError", "ModelError",
            "configure_threads", "weights_path", "build_model", "h5_layer_weights", "TrainConfig", "train",
-           "predict_proba", "save_model", "model_view", "load_model"]
+           "kept_epochs", "predict_proba", "save_model", "model_view", "load_model"]
 
 WEIGHTS_DATASET = "keras-mobilenet-v1-0.25-imagenet"
 """The registered data set of the pretrained weights."""
@@ -317,18 +317,20 @@ def train(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray, cfg: Tra
         Training images (pixel values in [0, 255]).
     y : array_like, shape (n,)
         Training labels.
-    Xv, yv : numpy.ndarray
-        Validation images and labels (early stopping).
+    Xv, yv : numpy.ndarray or None
+        Validation images and labels (early stopping). ``None``: no validation; every phase
+        trains exactly its epochs and keeps the last weights (the final model of a schedule
+        whose epochs were chosen by cross-validation).
     cfg : TrainConfig
         Arm, schedule and seed.
 
     Returns
     -------
     model : keras.Model
-        With the best epoch's weights of its last phase.
+        With the best epoch's weights of its last phase (the last epoch's without validation).
     history : list of dict
-        One per epoch: ``phase``, ``epoch`` (counted over phases), ``loss``, ``val_loss`` and
-        ``best`` (the epoch whose weights the phase kept).
+        One per epoch: ``phase``, ``epoch`` (counted over phases), ``loss``, ``val_loss``
+        (``None`` without validation) and ``best`` (the epoch whose weights the phase kept).
 
     Raises
     ------
@@ -341,7 +343,9 @@ def train(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray, cfg: Tra
                         bn_momentum=cfg.bn_momentum)
     rng = np.random.default_rng(cfg.seed)
     aug = {"zoom": cfg.zoom, "shift": cfg.shift} if cfg.augment else None
-    val = (np.asarray(Xv, np.float32), np.asarray(yv, np.int32), class_weights(yv))
+    if (Xv is None) != (yv is None):
+        raise ValueError("give both validation images and labels, or neither")
+    val = None if Xv is None else (np.asarray(Xv, np.float32), np.asarray(yv, np.int32), class_weights(yv))
     history: list[dict] = []
     if cfg.arm == "transfer":
         phases = [("head", cfg.head_epochs, False, keras.optimizers.Adam(cfg.head_lr)),
@@ -357,6 +361,13 @@ def train(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray, cfg: Tra
         model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
         batches = balanced_batches(y, cfg.batch_size, epochs * cfg.steps_per_epoch, rng)
         ds = make_dataset(X, y, batches, cfg.seed * 7 + len(history), aug)
+        if val is None:
+            h = model.fit(ds, epochs=epochs, steps_per_epoch=cfg.steps_per_epoch, verbose=0, shuffle=False)
+            losses = h.history["loss"]
+            for e, lt in enumerate(losses):
+                history.append({"phase": name, "epoch": len(history) + 1, "loss": float(lt), "val_loss": None,
+                                "best": e == len(losses) - 1})
+            continue
         cb = _best_weights_callback(cfg.patience)
         h = model.fit(ds, epochs=epochs, steps_per_epoch=cfg.steps_per_epoch, validation_data=val,
                       callbacks=[cb], verbose=0, shuffle=False)
@@ -364,6 +375,35 @@ def train(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray, cfg: Tra
             history.append({"phase": name, "epoch": len(history) + 1, "loss": float(lt), "val_loss": float(lv),
                             "best": e == cb.best_epoch})
     return model, history
+
+
+def kept_epochs(history: list[dict]) -> dict[str, int]:
+    """The epochs of each phase up to the one whose weights the phase kept.
+
+    Parameters
+    ----------
+    history : list of dict
+        The history of :func:`train`.
+
+    Returns
+    -------
+    dict
+        Phase name -> number of epochs of that phase up to and including its kept epoch
+        (e.g. ``{"head": 3, "finetune": 12}``); a phase that trained no epoch is absent.
+
+    Example
+    -------
+    >>> kept_epochs([{"phase": "head", "best": False}, {"phase": "head", "best": True},
+    ...              {"phase": "finetune", "best": True}, {"phase": "finetune", "best": False}])
+    {'head': 2, 'finetune': 1}
+    """
+    out: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for h in history:
+        count[h["phase"]] = count.get(h["phase"], 0) + 1
+        if h["best"]:
+            out[h["phase"]] = count[h["phase"]]
+    return out
 
 
 def predict_proba(model, X: np.ndarray, batch_size: int = 128) -> np.ndarray:
@@ -387,13 +427,14 @@ def predict_proba(model, X: np.ndarray, batch_size: int = 128) -> np.ndarray:
     return model.predict(np.asarray(X, np.float32), batch_size=batch_size, verbose=0)[:, 1].astype(float)
 
 
-def save_model(model, path, crop: float = 1.0) -> Path:
-    """Save a classifier with a record of how images must be prepared for it.
+def save_model(model, path, crop: float = 1.0, card: dict | None = None) -> Path:
+    """Save a classifier for inference with a record of how images must be prepared for it.
 
-    The model goes to ``path`` (``.keras``), the record ``{"image_size", "crop"}`` to the
-    ``.json`` beside it (read by :func:`model_view`). The model is written under a temporary
-    name first and renamed, so an interrupted save never leaves a half-written file under the
-    final name.
+    The model goes to ``path`` (``.keras``) without its optimizer state (a copy of the
+    architecture with the trained weights, about 1.2 MB instead of 2.2), the record
+    ``{"image_size", "crop", **card}`` to the ``.json`` beside it (read by :func:`model_view`).
+    The model is written under a temporary name first and renamed, so an interrupted save never
+    leaves a half-written file under the final name.
 
     Parameters
     ----------
@@ -403,17 +444,33 @@ def save_model(model, path, crop: float = 1.0) -> Path:
         Where to save it; parent folders are created.
     crop : float
         The central share of each cutout the model was trained on.
+    card : dict, optional
+        More keys for the record, e.g. the operating threshold and its expected rates
+        (:func:`repro.astro.mergers.operating.model_card`); must not redefine ``image_size``
+        or ``crop``.
 
     Returns
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    ValueError
+        ``card`` redefines ``image_size`` or ``crop``.
     """
+    import keras
+    card = dict(card or {})
+    clash = sorted({"image_size", "crop"} & set(card))
+    if clash:
+        raise ValueError(f"the card must not redefine {clash}: they come from the model and `crop`")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
-    model.save(tmp)
-    write_json(path.with_suffix(".json"), {"image_size": int(model.input_shape[1]), "crop": float(crop)})
+    bare = type(model).from_config(model.get_config())   # uncompiled: no optimizer state in the file
+    bare.set_weights(model.get_weights())
+    bare.save(tmp)
+    write_json(path.with_suffix(".json"), {"image_size": int(model.input_shape[1]), "crop": float(crop), **card})
     os.replace(tmp, path)
     return path
 
@@ -429,12 +486,13 @@ def model_view(path) -> dict:
     Returns
     -------
     dict
-        ``{"image_size", "crop"}``; ``{"crop": 1.0}`` when no record exists.
+        ``{"image_size", "crop", ...}`` with any card keys (e.g. ``threshold``);
+        ``{"crop": 1.0}`` when no record exists.
 
     Raises
     ------
     ModelError
-        The record is unreadable or its crop is outside (0, 1].
+        The record is unreadable, its crop is outside (0, 1] or its threshold outside [0, 1].
     """
     side = Path(path).with_suffix(".json")
     if not side.is_file():
@@ -446,6 +504,14 @@ def model_view(path) -> dict:
         raise ModelError(f"{side}: cannot read the image preparation of the model ({exc})") from None
     if not 0 < crop <= 1:
         raise ModelError(f"{side}: crop must be in (0, 1], got {crop}")
+    if "threshold" in view:
+        try:
+            thr = float(view["threshold"])
+        except (TypeError, ValueError):
+            thr = float("nan")
+        if not 0 <= thr <= 1:
+            raise ModelError(f"{side}: threshold must be a probability in [0, 1], got {view['threshold']!r}")
+        view["threshold"] = thr
     return {**view, "crop": crop}
 
 

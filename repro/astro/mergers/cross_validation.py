@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .cnn import TrainConfig, predict_proba, save_model, train
+from .cnn import TrainConfig, kept_epochs, predict_proba, save_model, train
 
 __all__ = ["cv_splits", "train_val_split", "subsample", "run_cv"]
 
@@ -166,7 +166,8 @@ def run_cv(X: np.ndarray, y: np.ndarray, splits: list[dict], arms: Sequence[str]
         (row of ``X``), ``y``, ``p_merger``.
     runs : pandas.DataFrame
         One row per trained network: ``repeat, fold, arm, fraction, seed, n_train,
-        n_train_mergers, n_val, epochs, best_val_loss, seconds``.
+        n_train_mergers, n_val, epochs, kept_epochs`` (phase -> epochs up to the kept one,
+        :func:`~repro.astro.mergers.cnn.kept_epochs`), ``best_val_loss, seconds``.
 
     Raises
     ------
@@ -196,7 +197,8 @@ def run_cv(X: np.ndarray, y: np.ndarray, splits: list[dict], arms: Sequence[str]
                                    "index": s["test"], "y": y[s["test"]], "p_merger": p}))
         runs.append({"repeat": s["repeat"], "fold": s["fold"], "arm": arm, "fraction": fr, "seed": seed,
                      "n_train": len(tr), "n_train_mergers": int(y[tr].sum()), "n_val": len(va),
-                     "epochs": len(hist), "best_val_loss": float(min(h["val_loss"] for h in hist)),
+                     "epochs": len(hist), "kept_epochs": kept_epochs(hist),
+                     "best_val_loss": float(min(h["val_loss"] for h in hist)),
                      "seconds": secs})
         keras.backend.clear_session()
     return pd.concat(preds, ignore_index=True), pd.DataFrame(runs)
