@@ -500,6 +500,11 @@ def _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, 
             "claims_yaml": _claims_digest(chain), "code": code, "started_utc": started, "finished_utc": _utc_now(),
             "wall_seconds": {nb.name: walls.get(nb.name) for nb in nbs}, "executed": report.executed,
             "machine": provenance.machine(), "packages": provenance.package_versions(), "inputs": inputs})
+        if (staging / claims_mod.FILENAME).exists():
+            # verdicts that refer to claims recorded later (significance, prerequisites) are final only
+            # now: judge the whole run once more, so that the executed notebooks show the final ones
+            from . import judge as judge_mod
+            judge_mod.rejudge(chain, profile, folder=staging)
         old = parent / f".old-{final.name}-{os.getpid()}"
         if final.exists():
             final.rename(old)

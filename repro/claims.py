@@ -16,9 +16,22 @@ note=...)`` judges one measured value by its declared rule and stores it in the 
     {"boolean": true}         bool(ours) is true (or false)
     {"not_checkable": why}    verdict "not checkable here", with the reason
 
-Verdicts: ``reproduced``, ``not reproduced``, ``not checkable here``; a declared claim that a
-run did not record is listed as ``missing`` (and fails the notebook tests). A claim that does
-not reproduce is stored as such; nothing here makes a notebook fail because of a verdict.
+Verdicts (:func:`grade`), in order of strength:
+
+- ``reproduced``: the rule holds (the paper's number within the stated tolerance, or the
+  qualitative effect) and, where the claim names a ``significance`` test, its p-value is below
+  ``alpha``;
+- ``direction only``: the effect has the paper's sign (the declared ``direction`` rule holds) but
+  not its size, or its size without the significance;
+- ``not reproduced``: neither;
+- ``inconclusive``: a claim this one ``requires`` is neither reproduced nor direction only, so
+  the value says nothing about the paper's claim;
+- ``not checkable here``: with the reason.
+
+A declared claim that a run did not record is listed as ``missing`` (and fails the notebook
+tests). A claim that does not reproduce is stored as such; nothing here makes a notebook fail
+because of a verdict. ``kind: check`` rows test our own implementation and ``kind: test`` rows
+hold a p-value another claim needs; neither counts as a claim of the paper.
 """
 from __future__ import annotations
 
@@ -35,9 +48,16 @@ from .io import read_json, write_json
 from .paths import results_root
 
 REPRODUCED = "reproduced"
+DIRECTION_ONLY = "direction only"
 NOT_REPRODUCED = "not reproduced"
+INCONCLUSIVE = "inconclusive"
 NOT_CHECKABLE = "not checkable here"
 MISSING = "missing"
+VERDICTS = (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED, INCONCLUSIVE, NOT_CHECKABLE, MISSING)
+"""Every verdict, in the order tables and counts list them."""
+VERDICT_COLOURS = {REPRODUCED: "#1a7f37", DIRECTION_ONLY: "#9a6700", NOT_REPRODUCED: "#cf222e",
+                   INCONCLUSIVE: "#8250df", NOT_CHECKABLE: "#6e7781", MISSING: "#bc4c00"}
+"""One colour per verdict (tables, icons, the front page figure)."""
 RULES = (
     "at_most", "at_least", "between", "within_rel", "within_abs",
     "less_than_claim", "greater_than_claim", "p_below", "boolean", "not_checkable",
@@ -68,22 +88,35 @@ class Claim:
     notebook: str
     source: str = ""
     kind: str = "claim"
+    quote: str = ""
+    why: str = ""
+    direction_text: str = ""
+    significance: str = ""
+    requires: list = None
 
     def as_dict(self) -> dict:
         """The claim as a JSON-able dict (the form of ``claims.json``)."""
         return asdict(self)
 
     def _repr_html_(self) -> str:
-        colour = {REPRODUCED: "#1a7f37", NOT_REPRODUCED: "#cf222e"}.get(self.verdict, "#6e7781")
+        colour = VERDICT_COLOURS.get(self.verdict, "#6e7781")
+        rule = self.rule_text + (f"; direction only: {self.direction_text}" if self.direction_text else "") \
+            + (f"; needs {self.significance} < alpha" if self.significance else "") \
+            + (f"; requires {', '.join(self.requires)}" if self.requires else "")
         rows = [
             ("claim", html.escape(self.statement)),
             *([("source", html.escape(self.source))] if self.source else []),
+            *([("paper says", "“" + html.escape(self.quote) + "”")] if self.quote else []),
             ("paper", html.escape(format_value(self.paper, self.unit))),
             ("ours", html.escape(format_value(self.ours, self.unit))),
-            ("rule", html.escape(self.rule_text)),
-            ("verdict", f'<b style="color:{colour}">{html.escape(self.verdict)}</b>'
+            ("rule", html.escape(rule)),
+            *([("why this tolerance", html.escape(self.why))] if self.why else []),
+            ("verdict", f'{verdict_icon(self.verdict)} <b style="color:{colour}">{html.escape(self.verdict)}</b>'
              + (f" — {html.escape(self.reason)}" if self.reason else "")),
         ]
+        if self.kind != "claim":
+            rows.insert(0, ("kind", "check of this implementation, not a claim of the paper" if self.kind == "check"
+                            else "significance test of another claim"))
         if self.note:
             rows.append(("note", html.escape(self.note)))
         body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
@@ -168,8 +201,76 @@ def _check_rule(rule: Any) -> tuple[str, Any]:
     return name, arg
 
 
+def grade(ours: Any, d: Mapping[str, Any], others: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """The graded verdict of a value under a resolved declaration (see the module docstring).
+
+    Parameters
+    ----------
+    ours : number, bool or None
+        The recorded value.
+    d : mapping
+        :meth:`repro.claimspec.ClaimSpec.resolve` of the claim: ``rule``, ``paper`` and the
+        optional ``direction``, ``significance``, ``alpha``, ``requires``.
+    others : mapping, optional
+        The other claims of the run by key (for claim references, significance, prerequisites).
+        A referenced claim that is not recorded yet is left out of the judgement (the reason
+        says so); ``repro run`` re-judges the whole run when its last notebook is done.
+
+    Returns
+    -------
+    (str, str)
+        Verdict and reason.
+    """
+    others = others or {}
+    rule = d["rule"]
+    if "not_checkable" in rule:
+        return judge(ours, rule, d.get("paper"), others)
+    pending = []
+    for req in d.get("requires") or []:
+        if req not in others:
+            pending.append(req)
+            continue
+        v = others[req].get("verdict")
+        if v not in (REPRODUCED, DIRECTION_ONLY):
+            return INCONCLUSIVE, f"prerequisite {req} is {v}"
+    verdict, reason = judge(ours, rule, d.get("paper"), others)
+    direction = d.get("direction")
+    sig = d.get("significance") or ""
+    p_text = ""
+    p_ok = True
+    if sig:
+        if sig not in others:
+            pending.append(sig)
+        else:
+            p = others[sig].get("ours")
+            try:
+                pv = _num(p, f"p-value of {sig}")
+                p_ok = not math.isnan(pv) and pv < float(d.get("alpha", 0.05))
+                p_text = f"p = {format_value(pv)} ({sig})"
+            except ClaimError:
+                p_ok, p_text = False, f"no p-value recorded in {sig}"
+    reasons = [r for r in (reason,) if r]
+    if verdict == REPRODUCED:
+        if not p_ok:
+            verdict = DIRECTION_ONLY
+            reasons.append(f"the size holds but not the significance: {p_text} ≥ {d.get('alpha', 0.05):g}")
+        elif p_text:
+            reasons.append(p_text)
+    elif verdict == NOT_REPRODUCED and direction is not None and ours is not None:
+        dv, dreason = judge(ours, direction, d.get("paper"), others)
+        if dv == REPRODUCED:
+            verdict = DIRECTION_ONLY
+            reasons.append(f"the paper's direction ({rule_text(direction)}) but not its size ({rule_text(rule)})"
+                           + (f"; {p_text}" if p_text else ""))
+    if pending:
+        reasons.append(f"judged without {', '.join(pending)} (not recorded yet)")
+    return verdict, "; ".join(reasons)
+
+
 def judge(ours: Any, rule: dict, paper: Any = None, others: dict | None = None) -> tuple[str, str]:
-    """Apply ``rule`` to ``ours``; returns ``(verdict, reason)``."""
+    """Apply one ``rule`` to ``ours``; returns ``(verdict, reason)`` (``reproduced`` or not).
+
+    :func:`grade` builds the graded verdict from this."""
     name, arg = _check_rule(rule)
     if name == "not_checkable":
         return NOT_CHECKABLE, str(arg)
@@ -183,7 +284,7 @@ def judge(ours: Any, rule: dict, paper: Any = None, others: dict | None = None) 
     if name in ("less_than_claim", "greater_than_claim"):
         others = others or {}
         if arg not in others:
-            raise ClaimError(f"rule {name} refers to claim '{arg}', which has not been recorded in this run yet")
+            return NOT_REPRODUCED, f"claim {arg} has not been recorded in this run yet"
         y = _num(others[arg]["ours"], f"value of claim '{arg}'")
         ok = x < y if name == "less_than_claim" else x > y
         return (REPRODUCED if ok else NOT_REPRODUCED), f"claim {arg} = {format_value(y)}"
@@ -285,15 +386,48 @@ def record(chain: str, key: str, value: Any, *, note: str = "", profile: str = "
     path = store_path(chain, profile, run_dir)
     store = load_store(path)
     value = _plain(value)
-    paper = _plain(d["paper"])
-    verdict, reason = (NOT_CHECKABLE, not_checkable) if not_checkable else judge(value, d["rule"], paper, store)
-    claim = Claim(chain=chain, key=key, statement=d["statement"], paper=paper, ours=value, unit=d["unit"],
-                  rule=dict(d["rule"]), rule_text=rule_text(d["rule"]), verdict=verdict, reason=reason,
-                  note=note, profile=profile, notebook=notebook or cs.notebook, source=d["source"],
-                  kind=d["kind"])
+    verdict, reason = (NOT_CHECKABLE, not_checkable) if not_checkable else grade(value, d, store)
+    claim = make_claim(chain, key, d, value, verdict, reason, note=note, profile=profile,
+                       notebook=notebook or cs.notebook)
     store[key] = claim.as_dict()
+    regrade(store, spec, params)
     write_json(path, {"chain": chain, "profile": profile, "claims": store})
     return claim
+
+
+def make_claim(chain: str, key: str, d: Mapping[str, Any], ours: Any, verdict: str, reason: str, *, note: str,
+               profile: str, notebook: str) -> Claim:
+    """A :class:`Claim` from a resolved declaration ``d`` and what a run measured."""
+    direction = d.get("direction")
+    return Claim(chain=chain, key=key, statement=d["statement"], paper=_plain(d["paper"]), ours=ours,
+                 unit=d["unit"], rule=dict(d["rule"]), rule_text=rule_text(d["rule"]), verdict=verdict,
+                 reason=reason, note=note, profile=profile, notebook=notebook, source=d["source"], kind=d["kind"],
+                 quote=d.get("quote", ""), why=d.get("why", ""),
+                 direction_text=rule_text(direction) if direction else "",
+                 significance=d.get("significance", ""), requires=list(d.get("requires") or []))
+
+
+def regrade(store: dict, spec: Mapping[str, Any], params: Any) -> None:
+    """Re-judge, in place, every recorded claim that refers to another (claim rules,
+    significance, prerequisites), until nothing changes; a verdict a run declared
+    ``not checkable here`` stays."""
+    for _ in range(len(store) + 1):
+        changed = False
+        for key, c in store.items():
+            cs = spec.get(key)
+            if cs is None or c.get("verdict") == NOT_CHECKABLE:
+                continue
+            d = cs.resolve(params)
+            refs = bool(d.get("significance") or d.get("requires") or d.get("direction")) or any(
+                n.endswith("_claim") for n in d["rule"])
+            if not refs:
+                continue
+            v, r = grade(c.get("ours"), d, {k: x for k, x in store.items() if k != key})
+            if (v, r) != (c.get("verdict"), c.get("reason")):
+                c["verdict"], c["reason"] = v, r
+                changed = True
+        if not changed:
+            return
 
 
 def missing_in(chain: str, notebook: str, store: Mapping[str, Any], params: Any = None) -> list[str]:
@@ -345,11 +479,8 @@ def collect(chain: str | None = None, profile: str | None = None, root: Path | N
                 out.append(store[key])
             else:
                 d = cs.resolve(prof_params)
-                out.append(Claim(chain=c, key=key, statement=d["statement"], paper=_plain(d["paper"]), ours=None,
-                                 unit=d["unit"], rule=dict(d["rule"]), rule_text=rule_text(d["rule"]),
-                                 verdict=MISSING, reason="not run yet" if not store else "not recorded by the run",
-                                 note="", profile=prof, notebook=cs.notebook, source=d["source"],
-                                 kind=d["kind"]).as_dict())
+                out.append(make_claim(c, key, d, None, MISSING, "not run yet" if not store else "not recorded by the run",
+                                      note="", profile=prof, notebook=cs.notebook).as_dict())
         out.extend(v for k, v in store.items() if k not in spec)
     return out
 

@@ -13,8 +13,16 @@ record shows as ``missing`` instead of vanishing. The file::
         paper: "input ERDF"          # the paper's value: number, text, list or {param: <name>}
         rule: {at_least: 0.05}       # one rule of repro.claims.RULES; numbers may be {param: <name>}
         unit: ""                     # optional
-        kind: claim                  # optional: claim (the paper's) or check (of our own code)
+        kind: claim                  # optional: claim (the paper's), check (of our own code) or
+                                     #   test (the p-value another claim's `significance` names)
         headline: true               # optional: the paper's headline claim, shown on the front page
+        quote: "..."                 # the paper's words, briefly, with section/table/figure
+        why: "..."                   # why the tolerance of a within_rel/within_abs/between rule
+        direction: {at_most: 0.05}   # optional: the weaker test that earns "direction only"
+        significance: erdf_ks_test   # optional: a `kind: test` claim whose value is the p-value;
+        alpha: 0.05                  #   "reproduced" needs it below alpha (default 0.05)
+        requires: [other_key]        # optional: "inconclusive" unless these are reproduced
+                                     #   (or direction only)
 
 A claim made once per value of a list parameter is declared once, as a template::
 
@@ -56,9 +64,14 @@ from .errors import ReproError
 from .paths import notebooks_root
 
 FILENAME = "claims.yaml"
-KINDS = ("claim", "check")
+KINDS = ("claim", "check", "test")
 REQUIRED = ("notebook", "statement", "source", "rule")
-OPTIONAL = ("paper", "unit", "kind", "headline", "for_each")
+OPTIONAL = ("paper", "unit", "kind", "headline", "for_each", "quote", "why", "direction", "significance", "alpha",
+            "requires")
+TOLERANCE_RULES = ("within_rel", "within_abs", "between")
+"""Rules with a tolerance around the paper's value: each needs a ``why``."""
+DIRECTIONAL_RULES = ("at_most", "at_least", "less_than_claim", "greater_than_claim", "p_below", "boolean")
+"""Rules that test a sign or an order, not the paper's number."""
 # rules whose argument is a number, a pair of numbers, a claim key, a boolean or a reason
 _NUMERIC = ("at_most", "at_least", "within_rel", "within_abs", "p_below")
 
@@ -83,6 +96,15 @@ class ClaimSpec:
     headline: bool = False
     for_each: tuple[str, str, tuple] | None = None   # (variable, list parameter, values left out)
     values: Mapping[str, Any] = field(default_factory=dict)   # the variable's value, in an expanded claim
+    quote: str = ""
+    why: str = ""
+    direction: Mapping[str, Any] | None = None
+    significance: str = ""
+    alpha: float = 0.05
+    requires: tuple = ()
+
+    def _format_key(self, key: str, var: str, v: Any) -> str:
+        return key.replace("{" + var + "}", str(v)) if key else key
 
     def expand(self, params: Mapping[str, Any]) -> list["ClaimSpec"]:
         """The claims this declaration stands for under ``params`` (itself, or one per value)."""
@@ -95,7 +117,9 @@ class ClaimSpec:
                 continue
             out.append(ClaimSpec(self.chain, self.key.format(**{var: v}), self.notebook, self.statement, self.source,
                                  self.rule, self.paper, self.unit, self.kind, self.headline, None,
-                                 MappingProxyType({var: v})))
+                                 MappingProxyType({var: v}), self.quote, self.why, self.direction,
+                                 self._format_key(self.significance, var, v), self.alpha,
+                                 tuple(self._format_key(r, var, v) for r in self.requires)))
         return out
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict:
@@ -111,20 +135,29 @@ class ClaimSpec:
         Returns
         -------
         dict
-            ``statement``, ``paper``, ``rule``, ``unit``, ``source``, ``kind``.
+            ``statement``, ``paper``, ``rule``, ``unit``, ``source``, ``kind``, ``quote``,
+            ``why``, ``direction`` (a rule or ``None``), ``significance``, ``alpha``,
+            ``requires``.
         """
         if params is None:
             from . import params as params_mod
             params = params_mod.load(self.chain, "smoke")
         values = dict(params.items()) if hasattr(params, "items") else dict(params)
         values.update(self.values)
-        (name, arg), = self.rule.items()
-        if name == "between":
-            arg = [_value(a, values) for a in arg]
-        else:
-            arg = _value(arg, values)
         return {"statement": self.statement.format(**values), "paper": _value(self.paper, values),
-                "rule": {name: arg}, "unit": self.unit, "source": self.source, "kind": self.kind}
+                "rule": _resolve_rule(self.rule, values), "unit": self.unit, "source": self.source,
+                "kind": self.kind, "quote": self.quote, "why": self.why,
+                "direction": None if self.direction is None else _resolve_rule(self.direction, values),
+                "significance": self.significance, "alpha": self.alpha, "requires": list(self.requires)}
+
+
+def _resolve_rule(rule: Mapping[str, Any], values: Mapping[str, Any]) -> dict:
+    (name, arg), = rule.items()
+    if name == "between":
+        arg = [_value(a, values) for a in arg]
+    else:
+        arg = _value(arg, values)
+    return {name: arg}
 
 
 def _value(x: Any, params: Mapping[str, Any]) -> Any:
@@ -181,10 +214,19 @@ def load(chain: str) -> Mapping[str, ClaimSpec]:
     if len(heads) > 1:
         raise ClaimSpecError(f"{p}: only one headline claim per chain, got {', '.join(heads)}")
     for c in out.values():
-        (name, arg), = c.rule.items()
-        if name in ("less_than_claim", "greater_than_claim") and arg not in out:
-            raise ClaimSpecError(f"{p}: claim '{c.key}': rule '{name}' refers to claim '{arg}', which is not "
-                                 f"declared{_hint(arg, out)}")
+        for rule in (c.rule, c.direction or {"at_least": 0}):
+            (name, arg), = rule.items()
+            if name in ("less_than_claim", "greater_than_claim") and arg not in out:
+                raise ClaimSpecError(f"{p}: claim '{c.key}': rule '{name}' refers to claim '{arg}', which is not "
+                                     f"declared{_hint(arg, out)}")
+        refs = [("significance", c.significance)] * bool(c.significance) + [("requires", r) for r in c.requires]
+        for what, ref in refs:
+            if ref not in out and not _template_of(ref, out):
+                raise ClaimSpecError(f"{p}: claim '{c.key}': {what} refers to claim '{ref}', which is not "
+                                     f"declared{_hint(ref, out)}")
+            if what == "significance" and (out.get(ref) or _template_of(ref, out)).kind != "test":
+                raise ClaimSpecError(f"{p}: claim '{c.key}': significance claim '{ref}' must be declared "
+                                     f"'kind: test' (its value is the p-value)")
     spec = MappingProxyType(out)
     _CACHE[p] = (mtime, spec)
     return spec
@@ -249,9 +291,46 @@ def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: 
     headline = d.get("headline", False)
     if not isinstance(headline, bool):
         raise ClaimSpecError(f"{where}: headline must be true or false, got {headline!r}")
+    for k in ("quote", "why", "significance"):
+        if k in d and (not isinstance(d[k], str) or not d[k].strip()):
+            raise ClaimSpecError(f"{where}: '{k}' must be non-empty text, got {d[k]!r}")
+    direction = d.get("direction")
+    if direction is not None:
+        if not isinstance(direction, dict) or len(direction) != 1:
+            raise ClaimSpecError(f"{where}: direction is a rule (a mapping with exactly one of "
+                                 f"{', '.join(DIRECTIONAL_RULES)}); got {direction!r}")
+        (dname, darg), = direction.items()
+        if dname not in DIRECTIONAL_RULES + ("between",):
+            raise ClaimSpecError(f"{where}: direction rule '{dname}' is not a directional test"
+                                 f"{_hint(dname, DIRECTIONAL_RULES)}; allowed: {', '.join(DIRECTIONAL_RULES)}, between")
+        _check_arg(where, dname, darg, params)
+        direction = MappingProxyType({dname: darg})
+    alpha = d.get("alpha", 0.05)
+    if not _is_number(alpha) or not 0 < alpha < 1:
+        raise ClaimSpecError(f"{where}: alpha must be a number in (0, 1), got {alpha!r}")
+    if "alpha" in d and "significance" not in d:
+        raise ClaimSpecError(f"{where}: alpha without significance")
+    requires = d.get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise ClaimSpecError(f"{where}: requires is a list of claim keys, got {requires!r}")
     return ClaimSpec(chain=chain, key=key, notebook=nb, statement=d["statement"], source=d["source"],
                      rule=MappingProxyType({name: arg}), paper=d.get("paper"), unit=unit, kind=kind,
-                     headline=headline, for_each=for_each)
+                     headline=headline, for_each=for_each, quote=d.get("quote", "").strip(),
+                     why=d.get("why", "").strip(), direction=direction, significance=d.get("significance", ""),
+                     alpha=float(alpha), requires=tuple(requires))
+
+
+def _template_of(ref: str, out: Mapping[str, ClaimSpec]) -> ClaimSpec | None:
+    """The ``for_each`` declaration whose key, with its placeholder filled in, can be ``ref``."""
+    for c in out.values():
+        if c.for_each is not None:
+            var = c.for_each[0]
+            head, _, tail = c.key.partition("{" + var + "}")
+            if ref.startswith(head) and ref.endswith(tail) and len(ref) > len(head) + len(tail):
+                return c
+            if ref == c.key:
+                return c
+    return None
 
 
 def _check_ref(where: str, what: str, x: Any, params: Mapping) -> bool:
@@ -314,3 +393,62 @@ def for_notebook(chain: str, notebook: str, params: Mapping[str, Any] | None = N
     """The claims that notebook ``notebook`` (a stem or file name) of ``chain`` must record."""
     stem = Path(notebook).stem
     return [c for c in expanded(chain, params).values() if c.notebook == stem] if exists(chain) else []
+
+
+_SIGNIFICANT = ("significan",)
+
+
+def _numeric_paper(x: Any) -> bool:
+    if _is_number(x):
+        return True
+    return isinstance(x, list) and bool(x) and all(_is_number(v) for v in x)
+
+
+def audit(chain: str) -> list[str]:
+    """What the claims of ``chain`` fail of the judging rules (``[]``: nothing).
+
+    The rules (the page "How the claims are judged" explains them):
+
+    - a claim of the paper (``kind: claim``) quotes the paper (``quote``);
+    - a claim whose paper value is a number (or numbers) is judged against it, with a
+      tolerance rule (``within_rel``, ``within_abs``, ``between``), never by a sign or order alone;
+    - every tolerance says why (``why``);
+    - a claim whose statement, source or quote says "significant(ly)" names a significance
+      test (``significance``: a ``kind: test`` claim holding the p-value) or is itself a
+      p-value rule;
+    - a ``kind: test`` claim is named by some claim's ``significance``.
+
+    Parameters
+    ----------
+    chain : str
+
+    Returns
+    -------
+    list of str
+        One line per problem, naming the claim.
+    """
+    spec = load(chain)
+    problems = []
+    named = {c.significance for c in spec.values() if c.significance}
+    for c in spec.values():
+        where = f"{chain}.{c.key}"
+        (name, _), = c.rule.items()
+        if name == "not_checkable":
+            if c.kind == "claim" and not c.quote:
+                problems.append(f"{where}: quote the paper (quote:)")
+            continue
+        if c.kind == "claim":
+            if not c.quote:
+                problems.append(f"{where}: quote the paper (quote:)")
+            if _numeric_paper(c.paper) and name not in TOLERANCE_RULES:
+                problems.append(f"{where}: the paper gives a number ({c.paper}) but the rule '{name}' only tests a "
+                                f"direction: judge it with within_rel, within_abs or between and declare the "
+                                f"direction as direction:")
+            text = " ".join((c.statement, c.source, c.quote)).lower()
+            if any(w in text for w in _SIGNIFICANT) and not c.significance and name != "p_below":
+                problems.append(f"{where}: the paper says 'significant' but the claim names no significance test")
+        if name in TOLERANCE_RULES and not c.why:
+            problems.append(f"{where}: the tolerance of rule '{name}' has no reason (why:)")
+        if c.kind == "test" and c.key not in named:
+            problems.append(f"{where}: kind test, but no claim names it as its significance")
+    return problems

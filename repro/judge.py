@@ -59,20 +59,19 @@ def rejudge(chain: str, profile: str = "full", folder: Path | None = None) -> li
         cs = spec.get(key)
         if cs is None:   # no longer declared: kept as it was, listed as undeclared by the tables
             new_store[key] = old
-            changes.append((key, old["verdict"], old["verdict"]))
             continue
         d = cs.resolve(params)
         if old.get("verdict") == claims_mod.NOT_CHECKABLE and "not_checkable" not in d["rule"] and old.get("reason"):
             verdict, reason = claims_mod.NOT_CHECKABLE, old["reason"]   # the run said it could not check it
         else:
-            verdict, reason = claims_mod.judge(old.get("ours"), d["rule"], d["paper"], new_store | store)
-        c = claims_mod.Claim(chain=chain, key=key, statement=d["statement"], paper=claims_mod._plain(d["paper"]),
-                             ours=old.get("ours"), unit=d["unit"], rule=dict(d["rule"]),
-                             rule_text=claims_mod.rule_text(d["rule"]), verdict=verdict, reason=reason,
-                             note=old.get("note", ""), profile=old.get("profile", profile),
-                             notebook=old.get("notebook", cs.notebook), source=d["source"], kind=d["kind"])
+            verdict, reason = claims_mod.grade(old.get("ours"), d, {k: v for k, v in (store | new_store).items()
+                                                                     if k != key})
+        c = claims_mod.make_claim(chain, key, d, old.get("ours"), verdict, reason, note=old.get("note", ""),
+                                  profile=old.get("profile", profile), notebook=old.get("notebook", cs.notebook))
         new_store[key] = c.as_dict()
-        changes.append((key, old["verdict"], verdict))
+    claims_mod.regrade(new_store, spec, params)
+    for key, old in store.items():
+        changes.append((key, old["verdict"], new_store[key]["verdict"]))
     write_json(store_path, {"chain": chain, "profile": profile, "claims": new_store})
     _rewrite_notebooks(folder, chain, new_store)
     record = provenance.load_record(folder)

@@ -146,8 +146,11 @@ def record_problems(chain: str, profile: str = "full") -> list[str]:
             continue
         shown = html[html.index(anchor):].split("</table>", 1)[0]
         import html as html_mod
+        import re
+        cells = dict(re.findall(r"<tr><th[^>]*>([^<]*)</th><td[^>]*>(.*?)</td></tr>", shown))
         ours = html_mod.escape(claims_mod.format_value(c.get("ours"), c.get("unit", "")))
-        if ours not in shown or html_mod.escape(c.get("verdict", "")) not in shown:
+        verdict = re.sub(r"<svg.*?</svg>", "", cells.get("verdict", ""))
+        if cells.get("ours") != ours or f">{html_mod.escape(c.get('verdict', ''))}<" not in verdict:
             problems.append(f"{chain}/{profile}: claim {key}: claims.json says {ours} ({c.get('verdict')}), "
                             f"the executed notebook {c.get('notebook')} shows otherwise")
     if claimspec.exists(chain):

@@ -113,3 +113,52 @@ def test_format_value():
     assert claims.format_value(True) == "yes"
     assert claims.format_value(1.234e-5) == "1.23e-05"
     assert math.isnan(float("nan")) and claims.format_value(float("nan")) == "NaN"
+
+
+# ---------------------------------------------------------------------------- graded verdicts
+def _d(rule, paper=None, **kw):
+    return {"rule": rule, "paper": paper, **kw}
+
+
+def test_grade_levels():
+    band = _d({"within_rel": 0.2}, 6.0, direction={"at_least": 1.0})
+    assert claims.grade(6.5, band)[0] == REPRODUCED
+    v, why = claims.grade(1.1, band)
+    assert v == claims.DIRECTION_ONLY and "direction" in why       # 1.1x is not "4-8x"
+    assert claims.grade(0.9, band)[0] == NOT_REPRODUCED
+    assert claims.grade(0.9, _d({"within_rel": 0.2}, 6.0))[0] == NOT_REPRODUCED   # no direction declared
+
+
+def test_grade_significance_and_prerequisites():
+    d = _d({"at_least": 0.0}, significance="gain_p", alpha=0.05)
+    assert claims.grade(0.1, d, {"gain_p": {"ours": 0.01}}) == (REPRODUCED, "p = 0.01 (gain_p)")
+    v, why = claims.grade(0.1, d, {"gain_p": {"ours": 0.2}})
+    assert v == claims.DIRECTION_ONLY and "not the significance" in why    # a margin is not significance
+    assert claims.grade(-0.1, d, {"gain_p": {"ours": 0.01}})[0] == NOT_REPRODUCED
+    v, why = claims.grade(0.1, d, {})
+    assert "judged without gain_p" in why
+    req = _d({"at_least": 0.0}, requires=["baseline_ok"])
+    v, why = claims.grade(0.3, req, {"baseline_ok": {"verdict": NOT_REPRODUCED}})
+    assert v == claims.INCONCLUSIVE and why == "prerequisite baseline_ok is not reproduced"
+    assert claims.grade(0.3, req, {"baseline_ok": {"verdict": claims.DIRECTION_ONLY}})[0] == REPRODUCED
+    assert claims.grade(None, _d({"not_checkable": "no SGX"}, requires=["x"]), {})[0] == NOT_CHECKABLE
+
+
+def test_a_later_p_value_regrades_the_claim_that_needs_it(tmp_path, monkeypatch):
+    from .conftest import claim_decl, make_chain
+    root = tmp_path / "repo"
+    make_chain(root, "gamma", {
+        "gain": claim_decl("02_a", {"at_least": 0.0}, "gain", significance="gain_p"),
+        "gain_p": claim_decl("03_b", {"p_below": 0.05}, "p", kind="test"),
+        "after": claim_decl("03_b", {"at_most": 1}, "needs gain", requires=["gain"]),
+    })
+    monkeypatch.setenv("REPRO_ROOT", str(root))
+    run = tmp_path / "run"
+    c = claims.record("gamma", "gain", 0.2, profile="full", run_dir=run, notebook="02_a")
+    assert c.verdict == REPRODUCED and "judged without gain_p" in c.reason
+    claims.record("gamma", "gain_p", 0.3, profile="full", run_dir=run, notebook="03_b")
+    claims.record("gamma", "after", 0.5, profile="full", run_dir=run, notebook="03_b")
+    store = claims.load_store(run / "claims.json")
+    assert store["gain"]["verdict"] == claims.DIRECTION_ONLY and "p = 0.3" in store["gain"]["reason"]
+    assert store["after"]["verdict"] == REPRODUCED          # direction only satisfies a prerequisite
+    assert store["gain_p"]["kind"] == "test"
