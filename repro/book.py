@@ -44,11 +44,9 @@ def claims_page(profile: str = "full", states: dict | None = None) -> str:
     """
     parts = [CLAIMS_HEADER]
     rows = claims_mod.collect(profile=profile)
-    counts: dict[str, int] = {}
-    for c in rows:
-        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
     if rows:
-        parts.append("**Summary:** " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) + ".\n\n")
+        parts.append("**Summary:** " + claims_mod.count_line(rows) + ". How each verdict is reached: "
+                     "{doc}`judging`.\n\n")
     for chain in params_mod.available_chains():
         cs = params_mod.spec(chain)
         parts.append(f"## `{chain}`: {cs.title} ({cs.paper})\n\n")
@@ -132,8 +130,7 @@ def assemble(profile: str = "full") -> dict:
     return states
 
 
-VERDICT_COLOURS = {"reproduced": "#1a7f37", "direction only": "#9a6700", "not reproduced": "#cf222e",
-                   "inconclusive": "#8250df", "not checkable here": "#6e7781", "missing": "#bc4c00"}
+VERDICT_COLOURS = claims_mod.VERDICT_COLOURS
 
 
 def verdict_counts(rows: list[dict]) -> dict[str, dict[str, int]]:
@@ -199,8 +196,10 @@ def front_page(states: dict, profile: str = "full") -> str:
             total[v] = total.get(v, 0) + n
     checks = [r for r in rows if r.get("kind", "claim") == "check"]
     n_claims = sum(total.values())
+    order = {v: i for i, v in enumerate(claims_mod.VERDICTS)}
     out += ["", f"Of the **{n_claims}** claims of the ten papers, "
-            + ", ".join(f"**{n}** {v}" for v, n in sorted(total.items(), key=lambda kv: -kv[1])) + "."]
+            + ", ".join(f"**{n}** {v}" for v, n in sorted(total.items(), key=lambda kv: order.get(kv[0], 99)))
+            + " ({doc}`how the claims are judged <judging>`)."]
     if checks:
         ok = sum(r["verdict"] == claims_mod.REPRODUCED for r in checks)
         out.append(f"Checks of this implementation (not the papers' claims): {ok} of {len(checks)} pass.")

@@ -106,7 +106,7 @@ class Claim:
         rows = [
             ("claim", html.escape(self.statement)),
             *([("source", html.escape(self.source))] if self.source else []),
-            *([("paper says", "“" + html.escape(self.quote) + "”")] if self.quote else []),
+            *([("paper says", html.escape(self.quote))] if self.quote else []),
             ("paper", html.escape(format_value(self.paper, self.unit))),
             ("ours", html.escape(format_value(self.ours, self.unit))),
             ("rule", html.escape(rule)),
@@ -516,27 +516,54 @@ def text_table(claims: list[dict]) -> str:
         return "  ".join(str(v)[:w].ljust(w) for v, w in zip(r, widths)).rstrip()
 
     lines = [fmt(header), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in rows]
-    counts = {}
-    for c in claims:
-        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
     lines.append("")
-    lines.append(", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    lines.append(count_line(claims))
     return "\n".join(lines)
+
+
+def counts(claims: list[dict]) -> dict[str, dict[str, int]]:
+    """Verdict counts by kind: ``{"claim": {verdict: n}, "check": {...}, "test": {...}}``, verdicts in
+    the order of :data:`VERDICTS`."""
+    out: dict[str, dict[str, int]] = {}
+    for c in claims:
+        k = out.setdefault(c.get("kind") or "claim", {})
+        k[c["verdict"]] = k.get(c["verdict"], 0) + 1
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    return {k: dict(sorted(v.items(), key=lambda kv: order.get(kv[0], 99))) for k, v in out.items()}
+
+
+def count_line(claims: list[dict]) -> str:
+    """One line of counts: the paper's claims per verdict, then the checks of this implementation.
+
+    >>> count_line([{"verdict": "reproduced"}, {"verdict": "direction only"},
+    ...             {"verdict": "reproduced", "kind": "check"}, {"verdict": "reproduced", "kind": "test"}])
+    '2 claims of the papers: 1 reproduced, 1 direction only; checks of this implementation: 1 of 1 pass'
+    """
+    c = counts(claims)
+    claim = c.get("claim", {})
+    parts = [f"{sum(claim.values())} claims of the papers: " + ", ".join(f"{n} {v}" for v, n in claim.items())]
+    chk = c.get("check", {})
+    if chk:
+        parts.append(f"checks of this implementation: {chk.get(REPRODUCED, 0)} of {sum(chk.values())} pass")
+    return "; ".join(parts)
 
 
 # Verdict icons as inline SVG: they render whatever fonts the browser has (emoji do not in
 # Debian's Chromium without a colour-emoji font).
 _ICON_SHAPES = {
-    REPRODUCED: ("#1a7f37", '<path d="M4.5 8.2l2.4 2.4 4.6-5.2" stroke="#fff" stroke-width="2" fill="none"/>'),
-    NOT_REPRODUCED: ("#cf222e", '<path d="M5 5l6 6M11 5l-6 6" stroke="#fff" stroke-width="2"/>'),
-    NOT_CHECKABLE: ("#6e7781", '<path d="M4.5 8h7" stroke="#fff" stroke-width="2"/>'),
-    MISSING: ("#bc4c00", '<path d="M8 4v5" stroke="#fff" stroke-width="2"/><circle cx="8" cy="11.5" r="1.1" fill="#fff"/>'),
+    REPRODUCED: ('<path d="M4.5 8.2l2.4 2.4 4.6-5.2" stroke="#fff" stroke-width="2" fill="none"/>'),
+    DIRECTION_ONLY: ('<path d="M4 8h6.5M8 5l3 3-3 3" stroke="#fff" stroke-width="1.8" fill="none"/>'),
+    NOT_REPRODUCED: ('<path d="M5 5l6 6M11 5l-6 6" stroke="#fff" stroke-width="2"/>'),
+    INCONCLUSIVE: ('<path d="M6 6.2a2 2 0 1 1 2.6 1.9c-.5.2-.6.5-.6 1.1" stroke="#fff" stroke-width="1.6" '
+                   'fill="none"/><circle cx="8" cy="11.6" r="1" fill="#fff"/>'),
+    NOT_CHECKABLE: ('<path d="M4.5 8h7" stroke="#fff" stroke-width="2"/>'),
+    MISSING: ('<path d="M8 4v5" stroke="#fff" stroke-width="2"/><circle cx="8" cy="11.5" r="1.1" fill="#fff"/>'),
 }
 
 
 def verdict_icon(verdict: str) -> str:
     """An inline SVG icon for a verdict (class ``repro-verdict-icon``), with the verdict as its title."""
-    colour, mark = _ICON_SHAPES.get(verdict, ("#6e7781", ""))
+    colour, mark = VERDICT_COLOURS.get(verdict, "#6e7781"), _ICON_SHAPES.get(verdict, "")
     return (f'<svg class="repro-verdict-icon" role="img" aria-label="{html.escape(verdict)}" width="14" height="14" '
             f'viewBox="0 0 16 16" style="vertical-align:-2px"><title>{html.escape(verdict)}</title>'
             f'<circle cx="8" cy="8" r="8" fill="{colour}"/>{mark}</svg>')
@@ -553,15 +580,29 @@ def markdown_table(claims: list[dict], link_base: str | None = "_executed") -> s
         return "_No claims recorded for this selection yet._\n"
     lines = ["| Paper | Claim | Paper's value | Ours | Rule | Verdict |", "|---|---|---|---|---|---|"]
     for c in claims:
+        kind = c.get("kind") or "claim"
         verdict = f'{verdict_icon(c["verdict"])} {c["verdict"]}'
         if c.get("reason"):
             verdict += f": {c['reason']}"
         if c.get("profile") == "smoke":
             verdict = f"(smoke run, no verdict) {verdict}"
         claim = f"{_md(c['statement'])} (`{c['key']}`)"
+        if kind != "claim":
+            claim = ("*check of this implementation:* " if kind == "check" else "*significance test:* ") + claim
         if link_base and c.get("notebook") and c["verdict"] != MISSING:  # a missing claim has no cell
             nb = Path(c["notebook"]).stem
             claim += f' <a href="{link_base}/{c["chain"]}/{nb}.html#{anchor(c["chain"], c["key"])}">[cell]</a>'
+        if c.get("quote"):
+            claim += f"<br><small>Paper: {html.escape(_md(c['quote']))}</small>"
+        rule = _md(c["rule_text"])
+        if c.get("direction_text"):
+            rule += f"; direction only: {_md(c['direction_text'])}"
+        if c.get("significance"):
+            rule += f"; and {c['significance']} p < 0.05"
+        if c.get("requires"):
+            rule += f"; requires {', '.join(c['requires'])}"
+        if c.get("why"):
+            rule += f"<br><small>Why: {html.escape(_md(c['why']))}</small>"
         lines.append(f"| `{c['chain']}` | {claim} | {_md(format_value(c['paper'], c.get('unit', '')))} | "
-                     f"{_md(format_value(c['ours'], c.get('unit', '')))} | {_md(c['rule_text'])} | {_md(verdict)} |")
+                     f"{_md(format_value(c['ours'], c.get('unit', '')))} | {rule} | {_md(verdict)} |")
     return "\n".join(lines) + "\n"

@@ -118,8 +118,12 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "run").mkdir(parents=True)
     sanitize = Path(__file__).resolve().parent.parent / SANITIZE   # the checkout's own patterns
+    ipydir = scratch / "ipython"       # nbval's kernels load repro.nbquiet (a trailing ';' silences, as in the record)
+    (ipydir / "profile_default").mkdir(parents=True)
+    (ipydir / "profile_default" / "ipython_kernel_config.py").write_text(
+        'c.InteractiveShellApp.extensions = ["repro.nbquiet"]\n', encoding="utf-8")
     env = {**os.environ, "REPRO_RUN_DIR": str(scratch / "run"), "REPRO_PROFILE": profile,
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline", "IPYTHONDIR": str(ipydir)}
     results = []
     try:
         for nb in nbs:
