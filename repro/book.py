@@ -79,6 +79,9 @@ def record_banner(chain: str, st, record: dict) -> str:
              + (f" on {mach.get('cores')} cores of {mach.get('cpu')}, {mach.get('memory_gib')} GiB"
                 if mach else "")
              + (f", GPU {', '.join(mach['gpu'])}" if mach.get("gpu") else "") + "."]
+    from . import verify as verify_mod
+    checked = verify_mod.banner_line(verify_mod.load(results_root() / chain / str(record.get("profile", "full"))))
+    lines.append("\n" + (checked or "Not yet verified by re-execution (`make verify CHAIN=" + chain + "`)."))
     if st.state == status_mod.STALE:
         changed = "\n".join(f"- {c}" for c in st.changed[:8])
         lines.append(f"\n```{{warning}}\nThis record is **stale**: the code or parameters changed since it "

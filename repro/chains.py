@@ -459,6 +459,7 @@ def _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, 
     if final.exists():
         shutil.copytree(final, staging)
         (staging / provenance.FILENAME).unlink(missing_ok=True)
+        (staging / "verification.json").unlink(missing_ok=True)   # a new record is not yet verified
         if (staging / claims_mod.FILENAME).exists():
             claims_mod.drop_notebooks(staging / claims_mod.FILENAME, [x.name for x in todo])
     else:

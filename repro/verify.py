@@ -13,6 +13,10 @@ TensorFlow training, a wall-clock measurement) are declared in the chain's ``par
 under ``verify: {<notebook>: <reason>}``: they are re-executed (later notebooks read their
 results) but their outputs are not compared, and the report says why.
 
+Every verification of a record is written beside it, ``results/<id>/<profile>/verification.json``
+(UTC time, the commit of the code that re-executed it, the machine, one entry per notebook),
+and the chain's pages in the book say when the record was last verified and with what result.
+
 Example
 -------
 >>> summary_line([NotebookResult("01_data", 5, 5, [], "")])
@@ -34,6 +38,8 @@ from .errors import ChainError
 from .paths import results_root
 
 SANITIZE = "tests/nbval_sanitize.cfg"
+FILENAME = "verification.json"
+"""The result of the last verification, beside the record."""
 
 
 @dataclass
@@ -147,4 +153,58 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
             log(res.line())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    save(record, results)
     return results
+
+
+def save(record: Path, results: list[NotebookResult]) -> Path:
+    """Write ``verification.json`` beside a record (atomically).
+
+    Parameters
+    ----------
+    record : Path
+        The record folder.
+    results : list of NotebookResult
+
+    Returns
+    -------
+    Path
+    """
+    from . import provenance
+    from .io import write_json
+    from datetime import datetime, timezone
+    compared = [r for r in results if not r.not_compared]
+    return write_json(Path(record) / FILENAME, {
+        "verified_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "code": provenance.git_state(Path(__file__).resolve().parent.parent), "machine": provenance.machine(),
+        "ok": all(not r.differ for r in results),
+        "cells_compared": sum(r.compared for r in compared), "cells_equal": sum(r.equal for r in compared),
+        "notebooks": [{"notebook": r.notebook, "compared": r.compared, "equal": r.equal, "differ": r.differ,
+                       "not_compared": r.not_compared} for r in results]})
+
+
+def load(record: Path) -> dict:
+    """The last ``verification.json`` of a record (``{}`` when it was never verified or is unreadable)."""
+    from .io import read_json
+    p = Path(record) / FILENAME
+    try:
+        return read_json(p) if p.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def banner_line(v: dict) -> str:
+    """One sentence for a chain's pages about its last verification (``""`` when there is none).
+
+    >>> banner_line({"verified_utc": "2026-12-04T08:00:00Z", "ok": True, "cells_compared": 9, "cells_equal": 9,
+    ...              "code": {"commit": "abcdef1234567"}, "notebooks": [{"notebook": "02_jobs", "not_compared": "timings"}]})
+    '**Verified** 2026-12-04T08:00:00Z (code at `abcdef1234`): re-executed under strict nbval, 9 of 9 compared cells equal; not compared: 02_jobs (timings).'
+    """
+    if not v:
+        return ""
+    skipped = [f"{n['notebook']} ({n['not_compared']})" for n in v.get("notebooks", []) if n.get("not_compared")]
+    commit = ((v.get("code") or {}).get("commit") or "unknown")[:10]
+    head = "**Verified**" if v.get("ok") else "**Verification found differences**"
+    return (f"{head} {v.get('verified_utc', '?')} (code at `{commit}`): re-executed under strict nbval, "
+            f"{v.get('cells_equal', 0)} of {v.get('cells_compared', 0)} compared cells equal"
+            + (f"; not compared: {', '.join(skipped)}" if skipped else "") + ".")

@@ -14,7 +14,11 @@ def test_verify_passes_then_catches_an_edited_number(toy, tmp_path):  # noqa: F8
     assert [r.notebook for r in results] == ["01_make", "02_claim"]
     assert all(r.compared > 0 and r.equal == r.compared and not r.differ for r in results), \
         [r.line() for r in results]
-    assert {p.name: p.read_bytes() for p in record.iterdir() if p.is_file()} == before   # never touched
+    after = {p.name: p.read_bytes() for p in record.iterdir() if p.is_file()}
+    written = json.loads(after.pop("verification.json"))                 # the result, beside the record
+    assert after == before                                                 # the record itself is never touched
+    assert written["ok"] is True and written["cells_equal"] == written["cells_compared"] > 0
+    assert verify.banner_line(verify.load(record)).startswith("**Verified**")
     assert not list(record.parent.glob(".verify-*"))
     # a reader edits one number in a committed output (a copy of the record)
     copy = tmp_path / "copy"
@@ -33,4 +37,9 @@ def test_verify_passes_then_catches_an_edited_number(toy, tmp_path):  # noqa: F8
     results = verify.verify("toy", record=copy, log=lambda m: None)
     bad = [r for r in results if r.differ]
     assert [r.notebook for r in bad] == ["02_claim"]
+    assert verify.load(copy)["ok"] is False
+    assert verify.banner_line(verify.load(copy)).startswith("**Verification found differences**")
+    # a new record of the chain is not verified yet
+    chains.run("toy", "full", force=True, log=lambda m: None)
+    assert verify.load(record) == {}
     assert bad[0].differ[0].startswith("Cell ") and "02_claim" in bad[0].line()
