@@ -137,8 +137,84 @@ class RunContext:
 
 def start(chain: str, profile: str = "smoke", overrides: Mapping[str, Any] | None = None,
           notebook: str = "") -> RunContext:
-    """Validate parameters and data, and open the run folder (call in a notebook's 2nd cell)."""
-    return RunContext(chain, profile, overrides, notebook)
+    """Validate parameters and data, and open the run folder (call in a notebook's 2nd cell).
+
+    Besides ``overrides``, every parameter of the chain that the notebook's namespace sets to a
+    value other than ``None`` — the parameters cell declares them all as ``None``; papermill's
+    ``-p NAME VALUE`` and ``python -m repro run <id> -p NAME VALUE`` set them — overrides the
+    profile's value. A name that papermill injected but the chain does not have stops the
+    notebook with a :class:`~repro.params.ParameterError` naming it.
+
+    Raises
+    ------
+    repro.params.ParameterError
+        An unknown or badly typed parameter, or one given both by name and in ``overrides``
+        with different values.
+    """
+    import inspect
+    frame = inspect.currentframe().f_back
+    namespace = frame.f_globals if frame is not None else {}
+    merged = dict(overrides or {})
+    for name, value in named_parameters(chain, namespace).items():
+        if name in merged and merged[name] != value:
+            raise params_mod.ParameterError(
+                f"chain '{chain}': parameter '{name}' is set twice, to {value!r} by name and to {merged[name]!r} "
+                f"in overrides")
+        merged[name] = value
+    return RunContext(chain, profile, merged, notebook)
+
+
+PAPERMILL_HEADER = "# Parameters"
+"""The first line of the cell papermill injects after a notebook's parameters cell."""
+
+
+def named_parameters(chain: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The chain's parameters that ``namespace`` (a notebook's globals) sets to a value.
+
+    Also reads the cell papermill injected, if any (IPython's input history ``_ih``), and refuses a
+    name in it that is neither ``profile``, ``overrides`` nor a parameter of the chain.
+
+    Parameters
+    ----------
+    chain : str
+    namespace : mapping
+        The notebook's global names.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` of the parameters whose value is not ``None``.
+
+    Raises
+    ------
+    repro.params.ParameterError
+        papermill injected an unknown name.
+    """
+    import ast
+    import types
+    cs = params_mod.spec(chain)
+    history = namespace.get("_ih")
+    if isinstance(history, list):
+        injected = [c for c in history if isinstance(c, str) and c.startswith(PAPERMILL_HEADER)]
+        if injected:
+            try:
+                names = [t.id for node in ast.parse(injected[-1]).body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                         for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                         if isinstance(t, ast.Name)]
+            except SyntaxError:
+                names = []
+            for n in names:
+                if n not in ("profile", "overrides") and n not in cs.params:
+                    raise params_mod.ParameterError(params_mod.unknown_message(chain, n, cs.params)
+                                                    + " (passed to papermill with -p)")
+    out = {}
+    for name in cs.params:
+        if name in namespace and namespace[name] is not None:
+            v = namespace[name]
+            if isinstance(v, (types.ModuleType, types.FunctionType, type)):
+                continue   # a name the notebook imported, not a value
+            out[name] = v
+    return out
 
 
 # ------------------------------------------------------------------- runner side
@@ -475,7 +551,7 @@ def _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, 
                     with _stderr_to(logs / f"{nb.stem}.log"):
                         pm.execute_notebook(
                             str(nb), str(staging / nb.name),
-                            parameters={"profile": profile, "overrides": dict(p.overrides)},
+                            parameters={"profile": profile, **dict(p.overrides)},
                             kernel_name="python3", cwd=str(nb.parent), progress_bar=False,
                             log_output=False, request_save_on_cell_execute=False,
                         )

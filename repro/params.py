@@ -187,6 +187,11 @@ class Params(Mapping):
         return f"Params({self.chain}/{self.profile}: {body})"
 
 
+def unknown_message(chain: str, key: str, allowed) -> str:
+    """The message for an unknown parameter name, with a "did you mean" where one is close."""
+    return _unknown_message(chain, key, allowed)
+
+
 def _unknown_message(chain: str, key: str, allowed) -> str:
     allowed = sorted(allowed)
     hint = difflib.get_close_matches(str(key), allowed, n=1)

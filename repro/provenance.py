@@ -65,9 +65,11 @@ def _sha(data: bytes) -> str:
 
 
 def notebook_source_digest(path: Path) -> str:
-    """sha256 of a notebook's cell types and sources (outputs and metadata ignored)."""
+    """sha256 of a notebook's cell types and sources (outputs and metadata ignored; the
+    parameters cell as :func:`repro.nbtemplate.digest_source` sees it)."""
+    from .nbtemplate import digest_source
     nb = nbformat.read(str(path), as_version=4)
-    cells = [(c.cell_type, c.source) for c in nb.cells]
+    cells = [(c.cell_type, digest_source(c)) for c in nb.cells]
     return _sha(json.dumps(cells).encode())
 
 

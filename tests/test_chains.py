@@ -22,7 +22,7 @@ PARAMS = {
 
 def _write_nb(path: Path, body: str, title: str):
     nbtemplate.write(path, [("md", f"# {title}\n\n**Reproduces:** nothing (test chain)."),
-                            ("code", textwrap.dedent(body)), ("md", "## Summary\n\nDone.")])
+                            ("code", textwrap.dedent(body)), ("md", "## Summary\n\nDone.")], chain="toy")
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def toy(tmp_path, monkeypatch):
     (nbdir / "claims.yaml").write_text(yaml.safe_dump({"chain": "toy", "claims": {"doubled": {
         "notebook": "02_claim", "statement": "x is doubled", "source": "Sect. 1", "paper": 4,
         "rule": {"within_abs": 0}}}}))
+    monkeypatch.setenv("REPRO_ROOT", str(root))
     _write_nb(nbdir / "01_make.ipynb", """
         from repro import chains
         run = chains.start("toy", profile, overrides, notebook="01_make")

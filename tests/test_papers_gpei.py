@@ -73,3 +73,17 @@ def test_threads_do_not_change_the_tables():
     one = paper.speedup(m, 6, [0, 1], [1, 2], 0.01, progress=False, threads=1)
     other = paper.speedup(m, 6, [0, 1], [1, 2], 0.01, progress=False, threads=None)
     assert one.equals(other)
+
+
+def test_wilcoxon_greater_is_the_exact_one_sided_signed_rank_test():
+    # 10 positive differences: every sign pattern is equally likely under the null, so p = 2**-10
+    assert paper.wilcoxon_greater(np.arange(1, 11) * 0.01) == pytest.approx(2.0 ** -10)
+    # ranks 1..4 with only the smallest negative: W+ = 9 of 10; P(W+ >= 9) = 2 / 16 sign patterns
+    assert paper.wilcoxon_greater([-0.1, 0.2, 0.3, 0.4]) == pytest.approx(2 / 16)
+    # the mirror image is not significant: W+ = 1, P(W+ >= 1) = 15 / 16
+    assert paper.wilcoxon_greater([0.1, -0.2, -0.3, -0.4]) == pytest.approx(15 / 16)
+    # zeros are dropped; nothing left: nothing to test
+    assert paper.wilcoxon_greater([0.0, 0.1, 0.2]) == pytest.approx(paper.wilcoxon_greater([0.1, 0.2]))
+    assert paper.wilcoxon_greater([0.0, 0.0]) == 1.0
+    with pytest.raises(AutomlError, match="finite"):
+        paper.wilcoxon_greater([0.1, np.nan])
