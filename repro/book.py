@@ -58,9 +58,31 @@ def claims_page(profile: str = "full", states: dict | None = None) -> str:
             mine = [dict(c, verdict=c["verdict"], reason=(c.get("reason") or "") + " [stale record]") for c in mine]
         if profile != "full":
             parts.append("```{warning}\nThis page was built from the smoke profile: these are not verdicts on the paper.\n```\n\n")
-        parts.append(claims_mod.markdown_table(mine) if mine else "_No claims declared._\n")
+        parts.append(claims_mod.markdown_table(mine, across=across_seeds(chain, profile))
+                     if mine else "_No claims declared._\n")
         parts.append("\n")
     return "".join(parts)
+
+
+def across_seeds(chain: str, profile: str = "full") -> dict[str, str]:
+    """Claim key -> its verdicts and values across the chain's committed seed sweep (``{}``: none).
+
+    The sweep's variants (``results/<id>/<profile>@seed=N/``) are judged by today's
+    ``claims.yaml`` (``repro judge`` re-judges them with the record).
+    """
+    from . import sweep
+    out = {}
+    for r in sweep.stability(chain, profile, "seed"):
+        if r["n"] < 2:
+            continue
+        order = {v: i for i, v in enumerate(claims_mod.VERDICTS)}
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(r["verdicts"].items(), key=lambda kv: order.get(kv[0], 99)))
+        text = f"{r['n']} seeds: {verdicts}"
+        if r["min"] is not None:
+            text += f"; {claims_mod.format_value(r['min'])} to {claims_mod.format_value(r['max'])}"
+        flips = len(r["verdicts"]) > 1
+        out[r["key"]] = ("**flips with the seed:** " if flips else "") + text
+    return out
 
 
 def record_banner(chain: str, st, record: dict) -> str:

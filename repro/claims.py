@@ -573,12 +573,15 @@ def _md(s: str) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(claims: list[dict], link_base: str | None = "_executed") -> str:
+def markdown_table(claims: list[dict], link_base: str | None = "_executed",
+                   across: Mapping[str, str] | None = None) -> str:
     """The claims table as MyST markdown; ``link_base`` is where executed notebooks sit
-    relative to the page (``None``: no links)."""
+    relative to the page (``None``: no links); ``across`` adds a column "Across seeds" (claim key
+    -> e.g. "reproduced in 4 of 5; 0.91 to 0.97", from a committed seed sweep)."""
     if not claims:
         return "_No claims recorded for this selection yet._\n"
-    lines = ["| Paper | Claim | Paper's value | Ours | Rule | Verdict |", "|---|---|---|---|---|---|"]
+    lines = ["| Paper | Claim | Paper's value | Ours | Rule | Verdict |" + (" Across seeds |" if across else ""),
+             "|---|---|---|---|---|---|" + ("---|" if across else "")]
     for c in claims:
         kind = c.get("kind") or "claim"
         verdict = f'{verdict_icon(c["verdict"])} {c["verdict"]}'
@@ -604,5 +607,6 @@ def markdown_table(claims: list[dict], link_base: str | None = "_executed") -> s
         if c.get("why"):
             rule += f"<br><small>Why: {html.escape(_md(c['why']))}</small>"
         lines.append(f"| `{c['chain']}` | {claim} | {_md(format_value(c['paper'], c.get('unit', '')))} | "
-                     f"{_md(format_value(c['ours'], c.get('unit', '')))} | {rule} | {_md(verdict)} |")
+                     f"{_md(format_value(c['ours'], c.get('unit', '')))} | {rule} | {_md(verdict)} |"
+                     + (f" {_md(across.get(c['key'], '—'))} |" if across else ""))
     return "\n".join(lines) + "\n"

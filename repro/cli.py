@@ -146,6 +146,12 @@ def _cmd_judge(a) -> int:
         moved = [(k, o, n) for k, o, n in changes if o != n]
         print(f"{ch}/{a.profile}: {len(changes)} claims re-judged, {len(moved)} verdicts changed"
               + "".join(f"\n    {k}: {o} -> {n}" for k, o, n in moved))
+        from . import sweep
+        for folder in sweep.paths_of(ch, a.profile):   # the seed sweeps shown beside the record
+            if folder.name.endswith("@interactive") or not (folder / "claims.json").exists():
+                continue
+            moved = [(k, o, n) for k, o, n in judge.rejudge(ch, a.profile, folder=folder) if o != n]
+            print(f"    {folder.name}: re-judged, {len(moved)} verdicts changed")
     return 0
 
 

@@ -163,7 +163,8 @@ def compare_table(chain: str, profile: str = "full") -> str:
     for _, s in cols:
         keys += [k for k in s if k not in keys]
     fv = claims_mod.format_value
-    short = {claims_mod.REPRODUCED: "yes", claims_mod.NOT_REPRODUCED: "no", claims_mod.NOT_CHECKABLE: "n/c"}
+    short = {claims_mod.REPRODUCED: "yes", claims_mod.NOT_REPRODUCED: "no", claims_mod.NOT_CHECKABLE: "n/c",
+             claims_mod.DIRECTION_ONLY: "dir", claims_mod.INCONCLUSIVE: "inc"}
     head = f"{'claim':<28}" + "".join(f" {name[:18]:>18}" for name, _ in cols)
     lines = [head]
     for k in keys:
@@ -177,7 +178,8 @@ def compare_table(chain: str, profile: str = "full") -> str:
             mark = "*" if base is not None and c["verdict"] != base else " "
             cells.append(f" {fv(c['ours'])[:11] + ' ' + short.get(c['verdict'], c['verdict'][:3]) + mark:>18}")
         lines.append(f"{k[:28]:<28}" + "".join(cells))
-    lines.append("(yes/no: reproduced or not; * the verdict differs from the record's)")
+    lines.append("(yes/no: reproduced or not; dir: direction only; inc: inconclusive; n/c: not checkable here; "
+                 "* the verdict differs from the record's)")
     return "\n".join(lines)
 
 

@@ -32,3 +32,15 @@ def test_sweep_stability_and_compare(toy, tmp_path, capsys):  # noqa: F811
     assert "4 yes*" in table and "6 no " in table
     assert cli.main(["claims", "--chain", "toy", "--profile", "smoke", "--sweep", "x"]) == 0
     assert "reproduced in 1 of 3" in capsys.readouterr().out
+
+
+def test_a_committed_seed_sweep_shows_on_the_claims_page(toy, tmp_path):  # noqa: F811
+    from repro import book, claims
+    chains.run("toy", "full", log=lambda m: None)
+    # the toy chain has no seed parameter: two variants named as a seed sweep names them
+    for seed, x in (("1", "2"), ("2", "3")):
+        chains.run("toy", "full", {"x": x}, name=f"seed={seed}", log=lambda m: None)
+    across = book.across_seeds("toy", "full")
+    assert across["doubled"] == "**flips with the seed:** 2 seeds: 1 reproduced, 1 not reproduced; 4 to 6"
+    table = claims.markdown_table(claims.collect(chain="toy", profile="full"), across=across)
+    assert "Across seeds" in table.splitlines()[0] and "flips with the seed" in table
