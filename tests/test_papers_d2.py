@@ -171,6 +171,48 @@ def test_claim_numbers_golden():
     assert c["losses"]["dpsgd"] == pytest.approx(1.95)
 
 
+def test_significance_of_the_claims_is_a_one_sided_paired_t_test():
+    from scipy import stats
+    from repro.sgd import significance
+    losses = {"iid": {"allreduce": [1.0, 1.0, 1.0], "dpsgd": [1.0, 1.0, 1.0], "d2": [1.0, 1.0, 1.0]},
+              "sorted": {"allreduce": [1.0, 1.0, 1.0], "dpsgd": [1.4, 2.5, 2.0], "d2": [1.05, 2.0, 1.9]}}
+    accs = {"sorted": {"allreduce": [0.9] * 3, "dpsgd": [0.8, 0.85, 0.9], "d2": [0.9, 0.86, 0.88]}}
+    f = _finals(losses, accs, {"iid": 0.0, "sorted": 2.0})
+    c = d2.claim_numbers(f, 4, "sorted")
+    sel = f[(f.n_workers == 4) & (f["skew"] == "sorted")]
+    lt = significance.paired_test(sel, treatment="d2", control="dpsgd", value="train_loss", effect="reduction")
+    red = [1 - 1.05 / 1.4, 1 - 2.0 / 2.5, 1 - 1.9 / 2.0]
+    assert lt["effects"] == pytest.approx(red) and lt["keys"] == [0, 1, 2] and lt["n"] == 3
+    assert lt["mean"] == pytest.approx(c["loss_reduction"]["mean"])   # the same numbers as the claim
+    assert lt["p"] == pytest.approx(stats.ttest_1samp(red, 0.0, alternative="greater").pvalue)
+    at = significance.paired_test(sel, treatment="d2", control="dpsgd", value="test_acc")
+    assert at["effects"] == pytest.approx([0.1, 0.01, -0.02]) and at["mean"] == pytest.approx(c["acc_gain"]["mean"])
+    assert at["p"] == pytest.approx(stats.ttest_1samp([0.1, 0.01, -0.02], 0.0, alternative="greater").pvalue)
+    assert 0.1 < at["p"] < 0.5   # a positive mean gain, far from significant
+    with pytest.raises(ValueError, match="effect"):
+        significance.paired_test(sel, treatment="d2", control="dpsgd", value="test_acc", effect="ratio")
+    with pytest.raises(ValueError, match="one row per"):
+        significance.paired_test(f, treatment="d2", control="dpsgd", value="test_acc")   # two skew levels
+    with pytest.raises(ValueError, match="no rows"):
+        significance.paired_test(sel, treatment="d2", control="adpsgd", value="test_acc")
+    with pytest.raises(ValueError, match="only one of"):
+        significance.paired_test(sel[~((sel.algorithm == "d2") & (sel.seed == 2))], treatment="d2", control="dpsgd",
+                                 value="test_acc")
+
+
+def test_one_sided_paired_t_edge_cases():
+    from repro.sgd.significance import one_sided_paired_t
+    same = one_sided_paired_t([0.2, 0.2, 0.2])  # the effect is identical in every seed
+    assert same["p"] == 0.0 and same["t"] == np.inf and same["sd"] == 0.0
+    assert one_sided_paired_t([-0.2, -0.2])["p"] == 1.0
+    assert one_sided_paired_t([0.0, 0.0])["p"] == 1.0
+    assert np.isnan(one_sided_paired_t([0.3])["p"])            # one seed: no test
+    assert np.isnan(one_sided_paired_t([0.3, np.inf])["p"])    # a non-finite effect: no test
+    assert np.isnan(one_sided_paired_t([])["p"])
+    worse = one_sided_paired_t([-0.1, -0.3, -0.2])
+    assert worse["t"] < 0 and worse["p"] > 0.95
+
+
 def test_claim_numbers_errors():
     f = _finals({"iid": {"allreduce": [1.0], "dpsgd": [1.0], "d2": [1.0]},
                  "sorted": {"allreduce": [1.0], "dpsgd": [1.5], "d2": [1.0]}})

@@ -177,3 +177,60 @@ def test_mean_curves_and_final_losses_treat_divergence_as_inf():
 def test_message_table():
     t = dcd.message_table(100, ["allreduce", "dcd"], [8, 32])
     assert t.message_bits.tolist() == [3200, 832, 3200] and t.communication.tolist() == ["allreduce", "gossip", "gossip"]
+
+
+# ------------------------------------------------------------------------- speed-up per seed
+def _speedup_inputs():
+    """Per-seed curves of three configurations and their seconds per iteration in one cell."""
+    from repro.sgd import timing
+    rows = []
+    curves = {("dcd", 8): {0: [2.0, 1.0, 0.5], 1: [2.0, 1.2, 0.5]},
+              ("dpsgd", 32): {0: [2.0, 1.0, 0.5], 1: [2.0, 1.3, 0.9]},
+              ("qsgd_allreduce", 8): {0: [2.0, 0.9, 0.5], 1: [2.0, 1.5, 1.1]}}
+    for (a, b), by_seed in curves.items():
+        for seed, losses in by_seed.items():
+            rows += [{"algorithm": a, "bits": b, "seed": seed, "step": 10 * k, "epoch": k / 2, "train_loss": v}
+                     for k, v in enumerate(losses)]
+    runs = pd.DataFrame({"algorithm": ["dcd", "dpsgd", "qsgd_allreduce"], "bits": [8, 32, 8],
+                         "label": ["a", "b", "c"], "message_bits": [800, 3200, 800],
+                         "communication": ["gossip", "gossip", "allreduce"]})
+    grid = timing.network_grid([1e-4, 1e-2], [1e10, 1e3])
+    times = timing.iteration_times(runs, grid, n_workers=4, degree=2, compute_s=0.01)
+    return pd.DataFrame(rows), times, "high latency, low bandwidth"
+
+
+def test_seed_speedups_time_each_seed_with_the_cells_seconds():
+    curves, times, cell = _speedup_inputs()
+    sec = times[times.cell == cell].set_index("algorithm").seconds
+    # target 1.0: seed 0 - DCD at step 10, D-PSGD at 10, QSGD at 10; seed 1 - DCD at 20, D-PSGD at 20, QSGD never
+    sp = dcd.seed_speedups(curves, times, 1.0, cell, ("dcd", 8), [("dpsgd", 32), ("qsgd_allreduce", 8)])
+    assert sp.seed.tolist() == [0, 1]
+    assert sp.time.tolist() == pytest.approx([10 * sec["dcd"], 20 * sec["dcd"]])
+    assert sp.baseline_time.tolist() == pytest.approx([10 * min(sec["dpsgd"], sec["qsgd_allreduce"]), 20 * sec["dpsgd"]])
+    assert sp.speedup.tolist() == pytest.approx([min(sec["dpsgd"], sec["qsgd_allreduce"]) / sec["dcd"],
+                                                 sec["dpsgd"] / sec["dcd"]])
+    # a target nobody reaches: nan; only DCD reaches it: inf; DCD never does: 0
+    assert np.isnan(dcd.seed_speedups(curves, times, 0.1, cell, ("dcd", 8), [("dpsgd", 32)]).speedup).all()
+    only = dcd.seed_speedups(curves, times, 0.5, cell, ("dcd", 8), [("qsgd_allreduce", 8)])
+    assert only.speedup.iloc[1] == np.inf
+    assert dcd.seed_speedups(curves, times, 0.5, cell, ("qsgd_allreduce", 8), [("dcd", 8)]).speedup.iloc[1] == 0.0
+    with pytest.raises(ValueError, match="unknown cell"):
+        dcd.seed_speedups(curves, times, 1.0, "nowhere", ("dcd", 8), [("dpsgd", 32)])
+    with pytest.raises(ValueError, match="no result for algorithm 'ecd'"):
+        dcd.seed_speedups(curves, times, 1.0, cell, ("ecd", 8), [("dpsgd", 32)])
+    with pytest.raises(ValueError, match="no curve of 'dcd' at 8 bits for seed 1"):
+        dcd.seed_speedups(curves[(curves.algorithm != "dcd") | (curves.seed == 0)], times, 1.0, cell, ("dcd", 8),
+                          [("dpsgd", 32)])
+
+
+def test_speedup_test_is_a_one_sided_t_test_of_the_log_speedups():
+    from scipy import stats
+    s = [1.7, 1.6, 1.8]
+    t = dcd.speedup_test(s)
+    assert t["p"] == pytest.approx(stats.ttest_1samp(np.log(s), 0.0, alternative="greater").pvalue)
+    assert t["speedups"] == s and t["n"] == 3
+    assert dcd.speedup_test([1.737] * 3)["p"] == 0.0          # identical in every seed
+    assert dcd.speedup_test([0.9] * 3)["p"] == 1.0
+    assert dcd.speedup_test([0.8, 1.1, 0.9])["p"] > 0.5
+    assert np.isnan(dcd.speedup_test([1.5, 0.0, 1.2])["p"])    # a run that never reached the target
+    assert np.isnan(dcd.speedup_test([1.5])["p"])               # one seed

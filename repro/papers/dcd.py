@@ -21,7 +21,9 @@ from which the time to reach a target loss follows.
   :func:`message_table` — bits per message of every configuration, before training;
 * :func:`run_grid` — every algorithm × bits × seed: tidy tables of the loss curves and of the
   runs (message bits, divergence, held-out accuracy);
-* :func:`mean_curves`, :func:`final_losses`, :func:`relative_gap` — per-epoch summaries.
+* :func:`mean_curves`, :func:`final_losses`, :func:`relative_gap` — per-epoch summaries;
+* :func:`seed_speedups`, :func:`speedup_test` — a speed-up in time to the target, seed by seed,
+  and its significance (a one-sided paired t-test over seeds).
 
 Tables are :class:`pandas.DataFrame` with one row per observation; they round-trip through
 JSON with ``df.to_dict(orient="list")`` / ``pd.DataFrame(d)``.
@@ -48,7 +50,9 @@ import pandas as pd
 from ..quantize import check_bits as _check_bits
 from ..sgd import algorithms as alg
 from ..sgd import compress, models, partition, timing, topology
+from ..sgd.network import time_to_target
 from ..sgd.problem import Problem, image_problem
+from ..sgd.significance import one_sided_paired_t
 
 __all__ = [
     "FULL_PRECISION_BITS", "FULL_PRECISION_ALGORITHMS", "COMPRESSED_ALGORITHMS", "LABELS", "Seeds", "Setup",
@@ -611,3 +615,87 @@ def relative_gap(final: pd.DataFrame, algorithm: str, bits: int, reference=("dps
     return (val - ref) / ref
 
 
+def seed_speedups(curves: pd.DataFrame, times: pd.DataFrame, target: float, cell: str, algorithm, baselines) -> pd.DataFrame:
+    """The speed-up of ``algorithm`` over the fastest of ``baselines`` in one network cell, seed by seed.
+
+    :func:`repro.sgd.timing.speedup` reads the time to the target off the *seed-mean* curves;
+    this does the same for each seed's own curve (same target, same seconds per iteration), so
+    that the speed-up can be tested over seeds (:func:`speedup_test`). Seeds pair the runs: a
+    seed fixes the initial model and the stream of minibatches and quantization noise.
+
+    Parameters
+    ----------
+    curves : DataFrame from :func:`run_grid` (``algorithm``, ``bits``, ``seed``, ``step``, ``train_loss``)
+    times : DataFrame from :func:`repro.sgd.timing.iteration_times`
+    target : float
+        The target loss (:func:`repro.sgd.timing.target_loss`).
+    cell : str
+        Network cell name.
+    algorithm : (name, bits)
+    baselines : list of (name, bits)
+
+    Returns
+    -------
+    DataFrame
+        ``seed``, ``time`` (of ``algorithm``), ``baseline_time`` (the fastest baseline's) and
+        ``speedup`` = ``baseline_time / time``, with the conventions of
+        :func:`repro.sgd.timing.speedup`: ``0`` when ``algorithm`` never reaches the target,
+        ``inf`` when only it does, ``nan`` when none does.
+
+    Raises
+    ------
+    ValueError
+        Unknown cell, or a configuration without curves or times.
+    """
+    sel = times[times.cell == cell]
+    if sel.empty:
+        raise ValueError(f"unknown cell {cell!r}; available: {sorted(set(times.cell))}")
+    baselines = list(baselines)
+    if not baselines:
+        raise ValueError("baselines must name at least one (algorithm, bits)")
+    configs = [tuple(algorithm)] + [tuple(b) for b in baselines]
+    seconds = {(a, b): timing.lookup(sel, a, int(b), column="seconds") for a, b in configs}
+    rows = []
+    for seed in sorted(set(curves.seed)):
+        t = {}
+        for a, b in configs:
+            g = curves[(curves.algorithm == a) & (curves.bits == int(b)) & (curves.seed == seed)].sort_values("step")
+            if g.empty:
+                raise ValueError(f"no curve of {a!r} at {b} bits for seed {seed}")
+            loss = np.where(np.isfinite(g.train_loss.to_numpy(float)), g.train_loss.to_numpy(float), np.inf)
+            t[(a, b)] = time_to_target(g.step.to_numpy(float) * seconds[(a, b)], loss, target)
+        mine, base = t[configs[0]], min(t[c] for c in configs[1:])
+        if not np.isfinite(mine):
+            sp = float("nan") if not np.isfinite(base) else 0.0
+        else:
+            sp = float(base / mine) if np.isfinite(base) else float("inf")
+        rows.append({"seed": int(seed), "time": mine, "baseline_time": base, "speedup": sp})
+    return pd.DataFrame(rows)
+
+
+def speedup_test(speedups) -> dict:
+    """Significance of a speed-up measured once per seed: is it above 1?
+
+    A one-sided paired t-test (:func:`repro.sgd.significance.one_sided_paired_t`) of
+    ``mean(log speed-up) > 0`` over the seeds (the log makes "twice as fast" and "half as fast"
+    symmetric). When every seed gives the same speed-up — in the simulated network the time per
+    iteration is fixed, so this happens whenever the runs reach the target at the same record
+    in every seed — the p-value is 0 for a speed-up above 1 (1 otherwise). A speed-up of 0 or
+    ``inf`` (a run that never reaches the target) makes it NaN.
+
+    Parameters
+    ----------
+    speedups : array-like of float
+        One speed-up per seed (:func:`seed_speedups`).
+
+    Returns
+    -------
+    dict
+        ``t``, ``p``, ``n``, ``mean`` and ``sd`` of the log speed-ups, and ``speedups``.
+    """
+    s = np.asarray(speedups, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.log(s)
+    out = one_sided_paired_t(d)
+    out["speedups"] = [float(v) for v in s]
+    return out

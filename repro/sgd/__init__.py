@@ -21,6 +21,8 @@ Modules (one concept each):
   times): AllReduce, synchronous D-PSGD and AD-PSGD in simulated wall-clock, stragglers,
   staleness;
 - :mod:`repro.sgd.mpi`        the same algorithms on real processes (mpi4py + Open MPI);
+- :mod:`repro.sgd.significance` a one-sided paired t-test over seeds, for the claims a paper
+  calls "significant";
 - :mod:`repro.sgd.launch`     ``python -m repro.sgd.launch --algo adpsgd --workers 4 ...``.
 
 Conventions: parameters of ``n`` workers are stacked as an ``(n, d)`` array (row = worker),
