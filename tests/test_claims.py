@@ -82,7 +82,7 @@ def test_tables_missing_claims_and_filters(declared):
     assert full[0]["reason"] == "not recorded by the run"
     assert [c["key"] for c in claims.collect(chain="beta", profile="full")] == ["k2", "k3"]
     text = claims.text_table(full)
-    assert "4 missing, 1 not checkable here, 1 reproduced" in text
+    assert "6 claims of the papers: 1 reproduced, 1 not checkable here, 4 missing" in text
     md = claims.markdown_table(full)
     assert "s \\| with pipe" in md and "</svg> reproduced" in md and "</svg> not checkable here: no cluster" in md
     assert "</svg> missing" in md and md.count("repro-verdict-icon") == 6
