@@ -21,7 +21,7 @@ CHAIN ?=
 PARAMS ?=
 PROFILE ?= full
 
-.PHONY: help install book test run claims data-check clean status check-book verify
+.PHONY: help install book test run claims data-check clean status check-book verify verify-ci
 
 help:
 	@echo "make install                     create/refresh .venv with the pinned dependencies"
@@ -32,6 +32,7 @@ help:
 	@echo "make data-check                  verify every registered data set"
 	@echo "make status                      is each chain's record fresh, stale (and why) or missing?"
 	@echo "make verify CHAIN=agn            re-execute a chain's committed record under strict nbval"
+	@echo "make verify-ci                   the same for the chains CI verifies (agn databright adpsgd dcd)"
 	@echo "make check-book                  build the book from the records (executing nothing), open every page in Chromium"
 
 install: $(STAMP)
@@ -57,6 +58,10 @@ check-book: install
 verify: install
 	@if [ -z "$(CHAIN)" ]; then echo "usage: make verify CHAIN=<id> [CHAIN=\"id1 id2\"]"; exit 2; fi
 	@set -e; for c in $(CHAIN); do $(PY) -m repro verify $$c; done
+
+# The records CI re-executes on every change (repro.verify.CI_CHAINS).
+verify-ci: install
+	$(PY) -m repro verify --ci
 
 # Notebooks under nbval write their results to .cache/test-results (never into results/).
 test: install

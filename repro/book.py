@@ -103,7 +103,9 @@ def record_banner(chain: str, st, record: dict) -> str:
              + (f", GPU {', '.join(mach['gpu'])}" if mach.get("gpu") else "") + "."]
     from . import verify as verify_mod
     checked = verify_mod.banner_line(verify_mod.load(results_root() / chain / str(record.get("profile", "full"))))
-    lines.append("\n" + (checked or "Not yet verified by re-execution (`make verify CHAIN=" + chain + "`)."))
+    how = ("CI re-executes this record on every change." if chain in verify_mod.CI_CHAINS else
+           f"This record is verified on demand only (`make verify CHAIN={chain}`), not in CI.")
+    lines.append("\n" + (checked or "Not yet verified by re-execution.") + " " + how)
     if st.state == status_mod.STALE:
         changed = "\n".join(f"- {c}" for c in st.changed[:8])
         lines.append(f"\n```{{warning}}\nThis record is **stale**: the code or parameters changed since it "

@@ -77,7 +77,8 @@ def _build() -> argparse.ArgumentParser:
     j.add_argument("--profile", default="full", choices=params_mod.PROFILES)
 
     v = sub.add_parser("verify", help="re-execute a chain's record under strict nbval and compare every output")
-    v.add_argument("chain")
+    v.add_argument("chain", nargs="?", help="a chain id (or --ci)")
+    v.add_argument("--ci", action="store_true", help="the chains CI verifies (repro.verify.CI_CHAINS)")
     v.add_argument("--profile", default="full", choices=params_mod.PROFILES)
 
     cb = sub.add_parser("check-book", help="build the book from the records and open every page in headless Chromium")
@@ -157,11 +158,16 @@ def _cmd_judge(a) -> int:
 
 def _cmd_verify(a) -> int:
     from . import verify
-    params_mod.spec(a.chain)
-    print(f"verifying {a.chain}/{a.profile}: re-executing its notebooks under strict nbval ...")
-    results = verify.verify(a.chain, a.profile)
-    print(verify.summary_line(results))
-    return 0 if all(not r.differ for r in results) else 1
+    if a.ci == bool(a.chain):
+        raise params_mod.ParameterError("give one chain id or --ci (the chains CI verifies)")
+    ok = True
+    for chain in (verify.CI_CHAINS if a.ci else (a.chain,)):
+        params_mod.spec(chain)
+        print(f"verifying {chain}/{a.profile}: re-executing its notebooks under strict nbval ...")
+        results = verify.verify(chain, a.profile)
+        print(verify.summary_line(results))
+        ok = ok and all(not r.differ for r in results)
+    return 0 if ok else 1
 
 
 def _cmd_check_book(a) -> int:

@@ -38,6 +38,9 @@ from .errors import ChainError
 from .paths import results_root
 
 SANITIZE = "tests/nbval_sanitize.cfg"
+CI_CHAINS = ("agn", "databright", "adpsgd", "dcd")
+"""The chains whose records CI re-executes on every change (full profile under about 6 minutes on
+2 cores; ``.ci/run`` runs ``make verify-ci``); the others are verified on demand."""
 FILENAME = "verification.json"
 """The result of the last verification, beside the record."""
 
@@ -177,6 +180,7 @@ def save(record: Path, results: list[NotebookResult]) -> Path:
     return write_json(Path(record) / FILENAME, {
         "verified_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "code": provenance.git_state(Path(__file__).resolve().parent.parent), "machine": provenance.machine(),
+        "where": "in CI" if os.environ.get("CI") else "by make verify",
         "ok": all(not r.differ for r in results),
         "cells_compared": sum(r.compared for r in compared), "cells_equal": sum(r.equal for r in compared),
         "notebooks": [{"notebook": r.notebook, "compared": r.compared, "equal": r.equal, "differ": r.differ,
@@ -202,9 +206,11 @@ def banner_line(v: dict) -> str:
     """
     if not v:
         return ""
+    where = v.get("where") or ""
     skipped = [f"{n['notebook']} ({n['not_compared']})" for n in v.get("notebooks", []) if n.get("not_compared")]
     commit = ((v.get("code") or {}).get("commit") or "unknown")[:10]
     head = "**Verified**" if v.get("ok") else "**Verification found differences**"
-    return (f"{head} {v.get('verified_utc', '?')} (code at `{commit}`): re-executed under strict nbval, "
+    return (f"{head} {v.get('verified_utc', '?')}{' ' + where if where else ''} (code at `{commit}`): "
+            f"re-executed under strict nbval, "
             f"{v.get('cells_equal', 0)} of {v.get('cells_compared', 0)} compared cells equal"
             + (f"; not compared: {', '.join(skipped)}" if skipped else "") + ".")

@@ -43,3 +43,10 @@ def test_verify_passes_then_catches_an_edited_number(toy, tmp_path):  # noqa: F8
     chains.run("toy", "full", force=True, log=lambda m: None)
     assert verify.load(record) == {}
     assert bad[0].differ[0].startswith("Cell ") and "02_claim" in bad[0].line()
+
+
+def test_verify_needs_a_chain_or_ci(capsys):
+    from repro import cli
+    assert cli.main(["verify"]) == 2
+    assert "give one chain id or --ci" in capsys.readouterr().err
+    assert set(verify.CI_CHAINS) >= {"agn", "databright", "adpsgd", "dcd"}
