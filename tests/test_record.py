@@ -24,3 +24,17 @@ def test_an_edited_record_is_caught(toy, tmp_path):  # noqa: F811
         "toy/full: claim doubled: claims.json says 5 (reproduced), the executed notebook 02_claim shows otherwise"]
     (tmp_path / "results" / "toy" / "full" / "01_make.ipynb").unlink()
     assert "toy/full: executed notebook 01_make.ipynb is missing" in status.record_problems("toy")
+
+
+def test_the_record_fits_its_budget():
+    """The committed record: under 20 MB in all, no file over 2 MiB (README "The record")."""
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    res = subprocess.run(["git", "ls-files", "results"], cwd=root, capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip("not a git checkout")
+    sizes = {f: (root / f).stat().st_size for f in res.stdout.split() if (root / f).is_file()}
+    big = {f: s for f, s in sizes.items() if s > 2 * 2 ** 20}
+    assert not big, big
+    assert sum(sizes.values()) < 20_000_000, sum(sizes.values())
