@@ -160,11 +160,13 @@ const rows = [];
 for (const table of t) {
   const head = table.querySelector('thead');
   if (!head || !head.innerText.includes('Verdict')) continue;
+  const names = Array.from(head.querySelectorAll('th')).map(th => th.innerText.trim());
+  const at = names.indexOf('Verdict');
   for (const tr of table.querySelectorAll('tbody tr')) {
     const cells = tr.querySelectorAll('td');
-    const last = cells[cells.length - 1];
-    const icon = last ? last.querySelector('.repro-verdict-icon') : null;
-    rows.push({text: last ? last.innerText : '', icon: icon ? icon.getBoundingClientRect().width : 0});
+    const cell = cells[at >= 0 ? at : cells.length - 1];
+    const icon = cell ? cell.querySelector('.repro-verdict-icon') : null;
+    rows.push({text: cell ? cell.innerText : '', icon: icon ? icon.getBoundingClientRect().width : 0});
   }
 }
 return rows;
