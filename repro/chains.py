@@ -312,6 +312,11 @@ def _is_record(folder: Path) -> bool:
         return False
 
 
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
+"""Figure files are for readers (the executed notebooks hold them inline); no notebook needs one
+from an earlier notebook, so an absent figure never makes its writer re-run."""
+
+
 def _rerun_writers_of_absent_results(cs, nbs: list[Path], final: Path, why: dict[str, list[str]]) -> None:
     """Intermediate arrays are not committed with the record: a notebook that must re-run and reads
     one that is absent makes its writer re-run first (and then everything that reads the writer)."""
@@ -322,7 +327,7 @@ def _rerun_writers_of_absent_results(cs, nbs: list[Path], final: Path, why: dict
         pass
     absent: dict[str, list[str]] = {}
     for name, nb in writers.items():
-        if not (final / name).exists():
+        if not (final / name).exists() and Path(name).suffix.lower() not in FIGURE_SUFFIXES:
             absent.setdefault(nb, []).append(name)
     changed = True
     while changed:
