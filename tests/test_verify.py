@@ -50,3 +50,32 @@ def test_verify_needs_a_chain_or_ci(capsys):
     assert cli.main(["verify"]) == 2
     assert "give one chain id or --ci" in capsys.readouterr().err
     assert set(verify.CI_CHAINS) >= {"agn", "databright", "adpsgd", "dcd"}
+
+
+def _sanitize(text: str) -> str:
+    """Apply tests/nbval_sanitize.cfg as nbval does (its own parser, the patterns in file order)."""
+    from pathlib import Path
+
+    from nbval.plugin import get_sanitize_patterns
+    cfg = Path(__file__).with_name("nbval_sanitize.cfg").read_text()
+    import re
+    for regex, replace in get_sanitize_patterns(cfg):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_sanitize_hides_machine_details_but_not_results():
+    # the checkout's absolute path in a warning differs between two clones (it failed CI once)
+    a = "/work/main/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found."
+    b = "/home/ci/build/ci-check/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found."
+    assert _sanitize(a) == _sanitize(b) == "<site-packages>/tqdm/auto.py:21: TqdmWarning: IProgress not found."
+    # progress lines: times and rates hidden, counts kept
+    bar1 = "sims: 100%|##########| 40/40 [00:31<00:00,  7.8s/it]"
+    bar2 = "sims: 100%|##########| 40/40 [01:02<00:00,  1.55s/it]"
+    assert _sanitize(bar1) == _sanitize(bar2)
+    assert _sanitize(bar1) != _sanitize(bar1.replace("40/40", "39/40"))
+    assert _sanitize("40 runs in 3.2 min") == _sanitize("40 runs in 11 min")
+    # numbers that are results are never touched
+    for result in ("median SF_inf = 0.172 mag, median tau = 1.17 yr", "ours=0.4563184200594359",
+                   "KS statistic 3.34e-04 on 6553600 values", "5 levels, lags 0.01 yr to 6.55e+09 yr"):
+        assert _sanitize(result) == result
