@@ -148,8 +148,11 @@ class ChainSpec:
     reads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """For each notebook stem, the stems of the earlier notebooks whose results it reads."""
     verify: Mapping[str, str] = field(default_factory=dict)
-    """Notebooks whose outputs ``repro verify`` does not compare, with the reason (TensorFlow
-    training, wall-clock measurements)."""
+    """Notebooks whose outputs ``repro verify`` does not compare, with the reason (wall-clock
+    measurements)."""
+    tolerance: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    """Notebooks whose numbers ``repro verify`` compares within a relative tolerance instead of
+    exactly, with the reason (TensorFlow training): stem -> (rtol, reason)."""
 
 
 class Params(Mapping):
@@ -244,13 +247,15 @@ def spec(chain: str) -> ChainSpec:
             ps.coerce(values[p], chain)
         specs[name] = ps
     notebooks = tuple(raw.get("notebooks") or sorted(p.name for p in path.parent.glob("[0-9][0-9]_*.ipynb")))
+    not_compared, tolerance = _verify(path, notebooks, raw.get("verify"))
     return ChainSpec(
         chain=chain,
         title=str(raw.get("title", chain)),
         paper=str(raw.get("paper", "")),
         notebooks=notebooks,
         reads=_reads(path, notebooks, raw.get("reads")),
-        verify=_verify(path, notebooks, raw.get("verify")),
+        verify=not_compared,
+        tolerance=tolerance,
         data=tuple(raw.get("data") or ()),
         params=MappingProxyType(specs),
         path=path,
@@ -282,22 +287,41 @@ def _reads(path: Path, notebooks: tuple[str, ...], declared: Any) -> Mapping[str
     return MappingProxyType(out)
 
 
-def _verify(path: Path, notebooks: tuple[str, ...], declared: Any) -> Mapping[str, str]:
-    """The ``verify:`` mapping of params.yaml: notebook -> why its outputs cannot be compared."""
+def _verify(path: Path, notebooks: tuple[str, ...], declared: Any
+            ) -> tuple[Mapping[str, str], Mapping[str, tuple[float, str]]]:
+    """The ``verify:`` mapping of params.yaml, split in two.
+
+    A notebook maps either to a text (why its outputs are not compared at all) or to
+    ``{rtol: <relative tolerance>, reason: <text>}`` (its numbers are compared within ``rtol``,
+    everything else exactly). Returns (not compared: stem -> reason, within a tolerance:
+    stem -> (rtol, reason)).
+    """
     stems = [Path(n).stem for n in notebooks]
     if not declared:
-        return MappingProxyType({})
+        return MappingProxyType({}), MappingProxyType({})
     if not isinstance(declared, dict):
-        raise ParameterError(f"{path}: 'verify' must map a notebook to the reason its outputs are not compared")
-    out = {}
+        raise ParameterError(f"{path}: 'verify' must map a notebook to the reason its outputs are not compared, "
+                             "or to {rtol: <tolerance>, reason: <text>}")
+    skip, tol = {}, {}
     for nb, why in declared.items():
         nb = Path(str(nb)).stem
         if nb not in stems:
             raise ParameterError(f"{path}: 'verify' names notebook '{nb}', which is not in the chain")
+        if isinstance(why, dict):
+            extra = set(why) - {"rtol", "reason"}
+            rtol, reason = why.get("rtol"), why.get("reason")
+            if extra or isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol < 1:
+                raise ParameterError(f"{path}: 'verify' of {nb} must be {{rtol: <number in (0, 1)>, reason: <text>}}"
+                                     + (f"; unknown key(s) {', '.join(sorted(map(str, extra)))}" if extra else
+                                        f"; rtol is {rtol!r}"))
+            if not isinstance(reason, str) or not reason.strip():
+                raise ParameterError(f"{path}: 'verify' of {nb} needs the reason as text")
+            tol[nb] = (float(rtol), reason.strip())
+            continue
         if not isinstance(why, str) or not why.strip():
             raise ParameterError(f"{path}: 'verify' of {nb} needs the reason as text")
-        out[nb] = why.strip()
-    return MappingProxyType(out)
+        skip[nb] = why.strip()
+    return MappingProxyType(skip), MappingProxyType(tol)
 
 
 def upstream(cs: ChainSpec, notebook: str) -> set[str]:

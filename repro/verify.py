@@ -13,6 +13,15 @@ TensorFlow training, a wall-clock measurement) are declared in the chain's ``par
 under ``verify: {<notebook>: <reason>}``: they are re-executed (later notebooks read their
 results) but their outputs are not compared, and the report says why.
 
+Where exact equality cannot hold but the numbers must still agree — a TensorFlow training,
+whose oneDNN kernels may sum in another order on another CPU — a notebook is declared with a
+tolerance, ``verify: {<notebook>: {rtol: 0.02, reason: <text>}}``. It is re-executed with
+nbclient and compared cell by cell by :func:`compare_text`: the sanitized text outputs must be
+equal once their numbers are taken out, and each number must agree within ``rtol`` (relative)
+or within one unit of the last decimal the notebook printed, whichever is larger (a count
+printed as an integer gets the relative tolerance only). So a verdict
+word, a table's shape or a count of a different kind still has to be identical.
+
 Every verification of a record is written beside it, ``results/<id>/<profile>/verification.json``
 (UTC time, the commit of the code that re-executed it, the machine, one entry per notebook),
 and the chain's pages in the book say when the record was last verified and with what result.
@@ -21,6 +30,10 @@ Example
 -------
 >>> summary_line([NotebookResult("01_data", 5, 5, [], "")])
 'verified 1 notebook(s): 5 of 5 compared cells equal'
+>>> compare_text("loss 0.4131 after 12 epochs", "loss 0.4150 after 12 epochs", rtol=0.01) is None
+True
+>>> compare_text("loss 0.4131 (reproduced)", "loss 0.4131 (not reproduced)", rtol=0.01)
+"text differs: '(reproduced)' against '(not reproduced)'"
 """
 from __future__ import annotations
 
@@ -54,13 +67,15 @@ class NotebookResult:
     equal: int
     differ: list[str] = field(default_factory=list)   # "Cell 7: <first lines of the difference>"
     not_compared: str = ""                             # the reason, for a notebook declared under verify:
+    rtol: float = 0.0                                  # numbers compared within this relative tolerance
 
     def line(self) -> str:
         """One line for the terminal."""
         if self.not_compared:
             return f"{self.notebook:<28} re-executed, outputs not compared: {self.not_compared}"
         state = "ok" if not self.differ else f"{len(self.differ)} DIFFER"
-        out = f"{self.notebook:<28} {self.compared:>3} cells compared, {self.equal:>3} equal  {state}"
+        within = f" (numbers within {self.rtol:.3g} relative)" if self.rtol else ""
+        out = f"{self.notebook:<28} {self.compared:>3} cells compared, {self.equal:>3} equal{within}  {state}"
         return out + "".join(f"\n    {d}" for d in self.differ)
 
 
@@ -86,6 +101,143 @@ def _junit(path: Path) -> tuple[int, int, list[str]]:
             lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("self.")]
             differ.append(f"{case.get('name')}: " + " | ".join(lines[:4])[:400])
     return len(cases), len(cases) - len(differ), differ
+
+
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+_SPACE = re.compile(r"\s+")
+
+
+def _printed_unit(token: str) -> float:
+    """One unit in the last digit of a printed decimal: '0.172' -> 0.001, '3.34e-04' -> 1e-06.
+
+    An integer ('12') gets 0: it is a count, compared within the relative tolerance only.
+    """
+    mantissa, _, exponent = token.lower().partition("e")
+    if "." not in mantissa and not exponent:
+        return 0.0
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def compare_text(ref: str, new: str, rtol: float) -> str | None:
+    """Compare two output texts with their numbers within ``rtol``; None when they agree.
+
+    The texts must be equal once every number is taken out (runs of white space count as one
+    space, since a table re-aligns when a number gets longer); each pair of numbers must agree
+    within ``rtol`` of the larger one, or within one unit of the last printed decimal (integers:
+    ``rtol`` only).
+
+    Parameters
+    ----------
+    ref, new : str
+        The committed output and the re-executed one (both sanitized).
+    rtol : float
+        Relative tolerance for the numbers.
+
+    Returns
+    -------
+    str or None
+        The first difference, in words.
+    """
+    ra, na = _NUMBER.split(ref), _NUMBER.findall(ref)
+    rb, nb = _NUMBER.split(new), _NUMBER.findall(new)
+    sa = [_SPACE.sub(" ", t) for t in ra]
+    sb = [_SPACE.sub(" ", t) for t in rb]
+    if len(na) != len(nb):
+        return f"{len(na)} numbers against {len(nb)}"
+    for x, y in zip(sa, sb):
+        if x != y:
+            return f"text differs: {x.strip()!r} against {y.strip()!r}"
+    for x, y in zip(na, nb):
+        if x == y:
+            continue
+        fx, fy = float(x), float(y)
+        allowed = max(rtol * max(abs(fx), abs(fy)), max(_printed_unit(x), _printed_unit(y)))
+        if not abs(fx - fy) <= allowed * (1 + 1e-9):   # 0.335 - 0.334 is a hair above 0.001 in binary
+            return f"{x} against {y} (allowed ±{allowed:.3g})"
+    return None
+
+
+def _output_texts(cell: dict, sanitize: list[tuple[str, str]]) -> list[str]:
+    """The comparable texts of one code cell's outputs (images excluded), sanitized."""
+    out = []
+    for o in cell.get("outputs", []):
+        kind = o.get("output_type")
+        if kind == "stream":   # as a terminal shows it: a progress bar's \r-updates leave their last state
+            lines = "".join(o.get("text", "")).split("\n")
+            text = f"[{o.get('name')}] " + "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
+        elif kind == "error":
+            text = f"[error] {o.get('ename')}: {o.get('evalue')}"
+        else:
+            data = o.get("data", {})
+            mime = next((m for m in ("text/html", "text/markdown", "text/plain") if m in data), None)
+            if mime is None:
+                continue           # an image: its numbers are compared through the cells that print them
+            text = f"[{mime}] " + "".join(data[mime])
+        for regex, replace in sanitize:
+            text = re.sub(regex, replace, text)
+        out.append(text)
+    return out
+
+
+def compare_notebooks(ref: dict, new: dict, rtol: float, sanitize: list[tuple[str, str]]
+                      ) -> tuple[int, list[str]]:
+    """Compare two executions of one notebook cell by cell (see :func:`compare_text`).
+
+    Returns
+    -------
+    (int, list of str)
+        Cells compared (code cells with an output in the record) and one line per cell that differs.
+    """
+    rc = [c for c in ref.get("cells", []) if c.get("cell_type") == "code"]
+    nc = [c for c in new.get("cells", []) if c.get("cell_type") == "code"]
+    if len(rc) != len(nc):
+        return 1, [f"{len(rc)} code cells in the record, {len(nc)} re-executed"]
+    compared, differ = 0, []
+    for i, (a, b) in enumerate(zip(rc, nc)):
+        ta, tb = _output_texts(a, sanitize), _output_texts(b, sanitize)
+        if not ta and not tb:
+            continue
+        compared += 1
+        if len(ta) != len(tb):
+            differ.append(f"Code cell {i}: {len(ta)} outputs in the record, {len(tb)} re-executed")
+            continue
+        for x, y in zip(ta, tb):
+            why = compare_text(x, y, rtol)
+            if why:
+                differ.append(f"Code cell {i}: {why}"[:400])
+                break
+    return compared, differ
+
+
+def _sanitize_patterns(path: Path) -> list[tuple[str, str]]:
+    from nbval.plugin import get_sanitize_patterns   # nbval's own parser of the file
+    return list(get_sanitize_patterns(path.read_text(encoding="utf-8")))
+
+
+def _verify_within(nb: Path, copy: Path, rtol: float, sanitize: Path, env: dict, timeout: int, cwd: Path,
+                   scratch: Path) -> NotebookResult:
+    """Re-execute one notebook with nbclient and compare its numbers within ``rtol``."""
+    import json
+    out = scratch / f"{nb.stem}.within.ipynb"
+    script = ("import sys, nbformat, nbclient\n"
+              "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+              "client = nbclient.NotebookClient(nb, timeout=int(sys.argv[3]), kernel_name='python3',\n"
+              "                                 resources={'metadata': {'path': sys.argv[4]}})\n"
+              "try:\n"
+              "    client.execute()\n"
+              "finally:\n"
+              "    nbformat.write(nb, sys.argv[2])\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(copy), str(out), str(timeout), str(cwd)],
+                          cwd=cwd, env=env, capture_output=True, text=True)
+    if not out.exists():
+        raise ChainError(f"could not re-execute {nb.name}: {(proc.stdout + proc.stderr).strip().splitlines()[-1:]}")
+    ref = json.loads(nb.read_text(encoding="utf-8"))
+    new = json.loads(out.read_text(encoding="utf-8"))
+    compared, differ = compare_notebooks(ref, new, rtol, _sanitize_patterns(sanitize))
+    if proc.returncode and not differ:
+        differ = [f"the re-execution stopped: {(proc.stderr.strip().splitlines() or ['?'])[-1][:300]}"]
+    return NotebookResult(nb.stem, compared, compared - len({d.split(':')[0] for d in differ}), differ, "", rtol)
 
 
 def verify(chain: str, profile: str = "full", record: Path | None = None, timeout: int = 7200,
@@ -138,6 +290,12 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
         for nb in nbs:
             copy = scratch / nb.name
             shutil.copy2(nb, copy)
+            if nb.stem in cs.tolerance:
+                res = _verify_within(nb, copy, cs.tolerance[nb.stem][0], sanitize, env, timeout,
+                                     cwd=notebooks_of(chain)[0].parent, scratch=scratch)
+                results.append(res)
+                log(res.line())
+                continue
             reason = cs.verify.get(nb.stem, "")
             junit = scratch / f"{nb.stem}.xml"
             mode = ["--nbval-lax"] if reason else ["--nbval", "--nbval-sanitize-with", str(sanitize)]
@@ -184,7 +342,8 @@ def save(record: Path, results: list[NotebookResult]) -> Path:
         "ok": all(not r.differ for r in results),
         "cells_compared": sum(r.compared for r in compared), "cells_equal": sum(r.equal for r in compared),
         "notebooks": [{"notebook": r.notebook, "compared": r.compared, "equal": r.equal, "differ": r.differ,
-                       "not_compared": r.not_compared} for r in results]})
+                       "not_compared": r.not_compared, **({"rtol": r.rtol} if r.rtol else {})}
+                      for r in results]})
 
 
 def load(record: Path) -> dict:

@@ -79,3 +79,78 @@ def test_sanitize_hides_machine_details_but_not_results():
     for result in ("median SF_inf = 0.172 mag, median tau = 1.17 yr", "ours=0.4563184200594359",
                    "KS statistic 3.34e-04 on 6553600 values", "5 levels, lags 0.01 yr to 6.55e+09 yr"):
         assert _sanitize(result) == result
+
+
+def test_verify_within_a_tolerance(toy, tmp_path):  # noqa: F811
+    """A notebook declared with {rtol, reason} is compared number by number: a small change of a
+    number passes, a larger one or a changed word fails, naming the cell."""
+    import yaml
+    spec_path = toy / "notebooks" / "toy" / "params.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["verify"] = {"02_claim": {"rtol": 0.2, "reason": "a stand-in for a TensorFlow training"}}
+    spec_path.write_text(yaml.safe_dump(spec))
+    chains.run("toy", "full", log=lambda m: None)
+    record = tmp_path / "results" / "toy" / "full"
+    results = verify.verify("toy", log=lambda m: None)
+    within = results[1]
+    assert within.rtol == 0.2 and within.compared > 0 and within.equal == within.compared, within.line()
+    assert "within 0.2 relative" in within.line()
+    assert json.loads((record / "verification.json").read_text())["notebooks"][1]["rtol"] == 0.2
+
+    def edited(old: str, new: str):
+        copy = tmp_path / f"copy-{len(list(tmp_path.glob('copy-*')))}"
+        copy.mkdir()
+        for p in record.iterdir():
+            if p.is_file():
+                (copy / p.name).write_bytes(p.read_bytes())
+        nb = json.loads((copy / "02_claim.ipynb").read_text())
+        hits = 0
+        for c in nb["cells"]:
+            for o in c.get("outputs", []):
+                if "text/html" in o.get("data", {}):
+                    html = "".join(o["data"]["text/html"])
+                    hits += html.count(old)
+                    o["data"]["text/html"] = html.replace(old, new, 1)
+        assert hits, old
+        (copy / "02_claim.ipynb").write_text(json.dumps(nb))
+        return verify.verify("toy", record=copy, log=lambda m: None)[1]
+
+    cell = "<td style='text-align:left'>4</td>"
+    assert not edited(cell, cell.replace(">4<", ">4.5<")).differ              # 11 % off: within 20 %
+    far = edited(cell, cell.replace(">4<", ">6<"))                             # 33 % off
+    assert far.differ and far.differ[0].startswith("Code cell ") and "6 against 4" in far.differ[0]
+    word = edited("reproduced", "not reproduced")
+    assert word.differ and "text differs" in word.differ[0]
+
+
+def test_compare_text_units_and_shapes():
+    assert verify.compare_text("p = 0.0500", "p = 0.0501", rtol=1e-9) is None           # last printed digit
+    assert verify.compare_text("p = 0.0500", "p = 0.0503", rtol=1e-9) is not None
+    assert verify.compare_text("3.34e-04 on 10 values", "3.35e-04 on 10 values", rtol=0) is None
+    assert verify.compare_text("a  12.5  b", "a 12.51 b", rtol=0.01) is None               # a table re-aligned
+    assert "numbers" in verify.compare_text("1 2", "1 2 3", rtol=0.5)
+    assert verify.compare_text("run n16 seed 3", "run n16 seed 4", rtol=0.5) is None      # 3 vs 4 within 50 %
+    assert verify.compare_text("run n16 seed 3", "run n16 seed 4", rtol=0.1) is not None
+
+
+def test_verify_declaration_is_checked(tmp_path):
+    from repro.errors import ParameterError
+    from repro.params import _verify
+    import pytest
+    nbs = ("01_a.ipynb", "02_b.ipynb")
+    skip, tol = _verify(tmp_path, nbs, {"01_a": "timings", "02_b": {"rtol": 0.02, "reason": "TF"}})
+    assert dict(skip) == {"01_a": "timings"} and dict(tol) == {"02_b": (0.02, "TF")}
+    for bad in ({"02_b": {"rtol": 2, "reason": "x"}}, {"02_b": {"rtol": 0.1}}, {"02_b": {"rtol": 0.1, "reason": "x", "atol": 1}},
+                {"02_b": {"rtol": True, "reason": "x"}}, {"03_c": "x"}, ["01_a"]):
+        with pytest.raises(ParameterError):
+            _verify(tmp_path, nbs, bad)
+
+
+def test_progress_bars_compare_by_their_last_state():
+    bar = lambda *states: {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stderr",   # noqa: E731
+                                                              "text": "".join("\r" + s for s in states) + "\n"}]}
+    pats = [(r"\[[\d:]+<[\d:?]+,\s*(\d+(\.\d+)?|\?)\s*[a-zA-Z]*/[a-zA-Z]+\]", "[<time>]")]
+    a = verify._output_texts(bar("fit: 0%| 0/9 [00:00<?, ?it/s]", "fit: 100%| 9/9 [00:03<00:00, 2.9it/s]"), pats)
+    b = verify._output_texts(bar("fit: 0%| 0/9 [00:00<?, ?it/s]", "fit: 40%| 4/9 [00:01<00:02, 2.0it/s]",
+                                 "fit: 100%| 9/9 [00:05<00:00, 1.8it/s]"), pats)
+    assert a == b == ["[stderr] fit: 100%| 9/9 [<time>]\n"]
