@@ -116,7 +116,8 @@ def stability(chain: str, profile: str = "full", key: str = "seed") -> list[dict
     list of dict
         ``key``, ``statement``, ``n`` (variants), ``reproduced`` (how many), ``verdicts``
         (``{verdict: count}``), ``min``, ``median``, ``max`` (``None`` for non-numeric values),
-        ``summary`` (e.g. ``"reproduced in 4 of 5"``).
+        ``summary`` (e.g. ``"reproduced in 5 of 5"``, ``"direction only in 5 of 5"``,
+        ``"reproduced in 3 of 5 (2 not reproduced)"``).
     """
     stores = variant_stores(chain, profile, key)
     keys: list[str] = []
@@ -131,10 +132,15 @@ def stability(chain: str, profile: str = "full", key: str = "seed") -> list[dict
         nums = [float(c["ours"]) for c in got if isinstance(c.get("ours"), (int, float))
                 and not isinstance(c.get("ours"), bool)]
         n_rep = verdicts.get(claims_mod.REPRODUCED, 0)
+        if len(verdicts) == 1:                      # the same verdict everywhere: say which
+            summary = f"{next(iter(verdicts))} in {len(got)} of {len(got)}"
+        else:
+            others = ", ".join(f"{n} {v}" for v, n in verdicts.items() if v != claims_mod.REPRODUCED)
+            summary = f"reproduced in {n_rep} of {len(got)} ({others})"
         rows.append({"key": k, "statement": got[0]["statement"], "n": len(got), "reproduced": n_rep,
                      "verdicts": verdicts, "min": min(nums) if nums else None,
                      "median": statistics.median(nums) if nums else None, "max": max(nums) if nums else None,
-                     "summary": f"reproduced in {n_rep} of {len(got)}"})
+                     "summary": summary})
     return rows
 
 
@@ -143,10 +149,10 @@ def stability_table(rows: list[dict], key: str = "seed") -> str:
     if not rows:
         return f"no variants that sweep {key}: run one with python -m repro run <id> --sweep {key}=0..4"
     fv = claims_mod.format_value
-    lines = [f"{'claim':<30} {'verdict across ' + key + 's':<28} {'min':>10} {'median':>10} {'max':>10}"]
+    lines = [f"{'claim':<30} {'verdict across ' + key + 's':<40} {'min':>10} {'median':>10} {'max':>10}"]
     for r in rows:
-        flag = "" if r["reproduced"] in (0, r["n"]) else "  <- flips with the " + key
-        lines.append(f"{r['key'][:30]:<30} {r['summary']:<28} {fv(r['min']):>10} {fv(r['median']):>10} "
+        flag = "" if len(r["verdicts"]) == 1 else "  <- flips with the " + key
+        lines.append(f"{r['key'][:30]:<30} {r['summary']:<40} {fv(r['min']):>10} {fv(r['median']):>10} "
                      f"{fv(r['max']):>10}{flag}")
     return "\n".join(lines)
 
