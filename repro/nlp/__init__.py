@@ -22,7 +22,8 @@ from .models import build, build_cnn, build_rnn, configure
 from .reader import (DATASET, ENTITY_ID, FILES, RELATION_TYPES, SYMMETRIC, Document, Entity, Relation,
                      SemEvalFormatError, Split, check_entities, entity_number, hold_out, load_all, load_split,
                      parse_relation, read_abstracts, read_relations, subsample_docs, write_relations)
-from .scorer import Scores, ScorerError, check_known_entities, instance_id, score, score_files
+from .scorer import (OFFICIAL_LABELS, Scores, ScorerError, check_known_entities, instance_id, official_line,
+                     parse_line, score, score_files, score_lines)
 
 __all__ = [
     "classify_key_pairs", "encode_relations", "macro_f1", "to_type_probs",
@@ -37,5 +38,6 @@ __all__ = [
     "DATASET", "ENTITY_ID", "FILES", "RELATION_TYPES", "SYMMETRIC", "Document", "Entity", "Relation",
     "SemEvalFormatError", "Split", "check_entities", "entity_number", "hold_out", "load_all", "load_split",
     "parse_relation", "read_abstracts", "read_relations", "subsample_docs", "write_relations",
-    "Scores", "ScorerError", "check_known_entities", "instance_id", "score", "score_files",
+    "OFFICIAL_LABELS", "Scores", "ScorerError", "check_known_entities", "instance_id", "official_line",
+    "parse_line", "score", "score_files", "score_lines",
 ]
