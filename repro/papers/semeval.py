@@ -389,15 +389,10 @@ def ensemble_curve(runs: MemberRuns, key, test: int, length, weights, seeds, ord
 
     Parameters
     ----------
-    runs : repro.nlp.ensemble.MemberRuns
-    key : list of repro.nlp.reader.Relation
-    test : int
-        Index of the test set in ``runs``.
-    length : ndarray
-        Span lengths of the test set.
-    weights : dict
-        Keyword arguments of :func:`repro.nlp.ensemble.combine`.
+    runs, key, test, length, weights
+        As in :func:`per_seed_table`.
     seeds : list of int
+        The seeds to draw ensembles from.
     orders : int
         Random orders drawn (at least 1).
     seed : int
