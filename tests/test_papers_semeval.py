@@ -93,3 +93,38 @@ def test_place_among_cited_systems():
     assert "ClaiRE" in paper.place_among(72.0, "1.1") and "TakeLab" in paper.place_among(72.0, "1.1")
     assert paper.place_among(10.0, "1.1").startswith("below every")
     assert isinstance(paper.PARTICIPANTS, pd.DataFrame)
+
+
+def test_flipped_ablation_and_ensemble_curve():
+    key = [Relation("USAGE", "A-1.1", "A-1.2"), Relation("RESULT", "A-1.3", "A-1.4")]
+    length = np.array([3, 3])
+    w = {"rnn_weight_short": 0.4, "rnn_weight_long": 0.4, "long_span": 15}  # CNN+RNN follows the CNN
+    main = _runs({("cnn", 0): True, ("rnn", 0): True, ("cnn", 1): False, ("rnn", 1): False,
+                  ("cnn", 2): True, ("rnn", 2): True}, key)
+    worse = _runs({("cnn", 0): False, ("rnn", 0): False}, key)
+    effects = paper.ablation_table(main, {"embeddings": worse}, key, length, w, [0, 1, 2], [0],
+                                   pair_augmentation=True, flipped={"embeddings"})
+    assert effects.loc[effects.ablation == "embeddings", "gain"].tolist() == [-100.0]
+    curve = paper.ensemble_curve(main, key, 0, length, w, [0, 1, 2], orders=6, seed=1)
+    assert curve.index.tolist() == [1, 2, 3]
+    # three seeds, the whole ensemble is one: seeds 0 and 2 are right, seed 1 wrong; the mean of 3 is right
+    assert curve.loc[3, "mean"] == curve.loc[3, "min"] == 100.0 and curve.loc[3, "orders"] == 1
+    # the first order is the seeds as given: its single member is seed 0
+    assert curve.loc[1, "max"] == 100.0 and curve.loc[1, "min"] == 0.0
+    with pytest.raises(ValueError, match="at least one seed"):
+        paper.ensemble_curve(main, key, 0, length, w, [], orders=2)
+
+
+def test_embedding_variants():
+    S = paper.setup(params.load("semeval", "smoke"), SimpleNamespace(notebook="05_results"))
+    v = S.embedding_variants
+    assert list(v) == ["main", "embeddings", "all_years"]
+    assert v["main"]["kind"] == "both" and v["main"]["file"] == "embeddings.npz"
+    assert v["embeddings"]["kind"] == "task" and v["embeddings"]["epochs"] == S.params.w2v_epochs
+    assert v["all_years"]["max_year"] is None and v["main"]["max_year"] == 2017
+    P = params.load("semeval", "full", {"w2v_corpus": "task"})
+    v = paper.setup(P, SimpleNamespace(notebook="05_results")).embedding_variants
+    assert v["main"]["kind"] == "task" and v["embeddings"]["kind"] == "both" and "all_years" not in v
+    assert v["main"]["epochs"] == P.w2v_epochs and v["embeddings"]["epochs"] == P.w2v_epochs_acl
+    with pytest.raises(ValueError, match="unknown embeddings"):
+        S.embeddings_of("nope")

@@ -11,31 +11,35 @@ Importing the package imports neither TensorFlow nor gensim; the functions that 
 import them when called.
 """
 from .classify import classify_key_pairs, encode_relations, macro_f1, to_type_probs
-from .embeddings import cached_word2vec, corpus, corpus_digest, nearest, train_word2vec, vocabulary_and_matrix
+from .embeddings import (ACL_DATASET, CORPORA, acl_abstracts, build_corpus, cached_word2vec, corpus, corpus_digest,
+                         nearest, train_word2vec, vocabulary_and_matrix)
 from .ensemble import (MemberRuns, TrainConfig, balanced_class_weights, combine, ensemble_probs, fit_predict,
                        mean_probs, member_probs, train_members, upsample_indices)
 from .extract import (DIRECTIONAL_LABELS, Candidates, best_threshold, build_candidates, coverage, directional_label,
                       f1_at, predict_relations, relation_from_label)
 from .features import (MARKERS, PAD, UNK, Encoded, Span, Tokenized, candidate_pairs, encode, n_positions, normalize,
-                       pair_span, relation_spans, sentences, span_lengths, swapped_label, tokenize)
+                       pair_span, relation_spans, sentences, span_lengths, swapped_label, text_sentences, tokenize)
 from .models import build, build_cnn, build_rnn, configure
 from .reader import (DATASET, ENTITY_ID, FILES, RELATION_TYPES, SYMMETRIC, Document, Entity, Relation,
                      SemEvalFormatError, Split, check_entities, entity_number, hold_out, load_all, load_split,
                      parse_relation, read_abstracts, read_relations, subsample_docs, write_relations)
-from .scorer import Scores, ScorerError, check_known_entities, instance_id, score, score_files
+from .scorer import (OFFICIAL_LABELS, Scores, ScorerError, check_known_entities, instance_id, official_line,
+                     parse_line, score, score_files, score_lines)
 
 __all__ = [
     "classify_key_pairs", "encode_relations", "macro_f1", "to_type_probs",
+    "ACL_DATASET", "CORPORA", "acl_abstracts", "build_corpus",
     "cached_word2vec", "corpus", "corpus_digest", "nearest", "train_word2vec", "vocabulary_and_matrix",
     "MemberRuns", "TrainConfig", "balanced_class_weights", "combine", "ensemble_probs", "fit_predict", "mean_probs",
     "member_probs", "train_members", "upsample_indices",
     "DIRECTIONAL_LABELS", "Candidates", "best_threshold", "build_candidates", "coverage", "directional_label", "f1_at",
     "predict_relations", "relation_from_label",
     "MARKERS", "PAD", "UNK", "Encoded", "Span", "Tokenized", "candidate_pairs", "encode", "n_positions", "normalize",
-    "pair_span", "relation_spans", "sentences", "span_lengths", "swapped_label", "tokenize",
+    "pair_span", "relation_spans", "sentences", "span_lengths", "swapped_label", "text_sentences", "tokenize",
     "build", "build_cnn", "build_rnn", "configure",
     "DATASET", "ENTITY_ID", "FILES", "RELATION_TYPES", "SYMMETRIC", "Document", "Entity", "Relation",
     "SemEvalFormatError", "Split", "check_entities", "entity_number", "hold_out", "load_all", "load_split",
     "parse_relation", "read_abstracts", "read_relations", "subsample_docs", "write_relations",
-    "Scores", "ScorerError", "check_known_entities", "instance_id", "score", "score_files",
+    "OFFICIAL_LABELS", "Scores", "ScorerError", "check_known_entities", "instance_id", "official_line",
+    "parse_line", "score", "score_files", "score_lines",
 ]

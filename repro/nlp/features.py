@@ -140,6 +140,34 @@ def sentences(doc: Document, tok: Tokenized | None = None) -> list[list[str]]:
     return list(out.values())
 
 
+def text_sentences(text: str) -> list[list[str]]:
+    """Plain text (no entities) as lists of normalized tokens, one per sentence.
+
+    The tokens and sentence ends of :func:`tokenize` (a ``.``, ``?`` or ``!`` followed by a token
+    that starts with a capital letter), for unlabelled text such as the ACL Anthology abstracts.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of list of str
+        Empty for text without tokens.
+    """
+    out: list[list[str]] = []
+    cur: list[str] = []
+    ms = [m.group() for m in _TOKEN.finditer(text)]
+    for i, t in enumerate(ms):
+        cur.append(normalize(t))
+        if t in ".?!" and i + 1 < len(ms) and ms[i + 1][:1].isupper():
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
 @dataclass
 class Span:
     """The marked span of one entity pair.

@@ -2,11 +2,12 @@
 extraction, SemEval-2018 Task 7 (Rotsztejn, Hollenstein & Zhang 2018, arXiv:1804.02042).
 
 :func:`setup` reads the chain's parameters and returns what its notebooks share: the task's
-splits (read when first used), the embeddings written by ``02_embeddings`` (read when first
-used), the training settings of the classification and extraction members, the weights that
-combine a CNN with an RNN, the named seeds, and the thread settings (applied). The rest are
-the chain's tables: the data statistics (``01_data``), the per-seed, ensemble and ablation
-tables (``05_results``) and the cited 2018 participants. The computing is :mod:`repro.nlp`.
+splits (read when first used), the embeddings written by ``02_embeddings`` (the main ones and
+those of the ablations, read when first used), the training settings of the classification
+and extraction members, the weights that combine a CNN with an RNN, the named seeds, and the
+thread settings (applied). The rest are the chain's tables: the data statistics (``01_data``),
+the per-seed, ensemble and ablation tables and the ensemble-size curve (``05_results``) and the
+cited 2018 participants. The computing is :mod:`repro.nlp`.
 
 Threads: the ``threads`` parameter is gensim's word2vec ``workers`` (``02_embeddings``; one
 worker gives the same vectors for the same seed) and TensorFlow's intra- and inter-op pools in
@@ -34,7 +35,7 @@ from ..nlp import classify, features as F, models, reader
 from ..nlp.ensemble import MemberRuns, TrainConfig, ensemble_probs, member_probs
 
 __all__ = ["TRAINING_NOTEBOOKS", "Seeds", "Setup", "setup", "statistics", "per_seed_table", "ensemble_table",
-           "ablation_effects", "ablation_table", "PARTICIPANTS", "place_among"]
+           "ablation_effects", "ablation_table", "ensemble_curve", "PARTICIPANTS", "place_among"]
 
 #: the notebooks that train TensorFlow models (setup applies TensorFlow's threads there)
 TRAINING_NOTEBOOKS = ("03_train_classify", "04_extract")
@@ -104,9 +105,56 @@ class Setup:
 
     @cached_property
     def _embeddings(self) -> tuple[dict[str, int], np.ndarray]:
+        return self.embeddings_of("main")
+
+    @property
+    def embedding_variants(self) -> dict[str, dict]:
+        """The embeddings ``02_embeddings`` trains, by name: ``main`` and the ablations.
+
+        Each is a dict of the keyword arguments of :func:`repro.nlp.embeddings.build_corpus`
+        (``kind``, ``test_text``, ``max_year``, ``acl_fraction``) plus ``epochs`` and ``file``
+        (the run's file). ``embeddings`` is the other corpus of the in-domain ablation: the task's
+        abstracts alone when ``main`` has the ACL abstracts, else both; ``all_years`` (with
+        ``w2v_ablation_all_years`` and ACL text in ``main``) admits the ACL abstracts of every year.
+        """
+        P = self.params
+
+        def variant(kind, max_year, file):
+            return {"kind": kind, "test_text": bool(P.w2v_test_text), "max_year": max_year,
+                    "acl_fraction": float(P.acl_fraction),
+                    "epochs": int(P.w2v_epochs if kind == "task" else P.w2v_epochs_acl), "file": file}
+
+        out = {"main": variant(P.w2v_corpus, int(P.w2v_max_year), "embeddings.npz"),
+               "embeddings": variant("task" if P.w2v_corpus != "task" else "both", int(P.w2v_max_year),
+                                     "embeddings-embeddings.npz")}
+        if P.w2v_ablation_all_years and P.w2v_corpus != "task":
+            out["all_years"] = variant(P.w2v_corpus, None, "embeddings-all_years.npz")
+        return out
+
+    def embeddings_of(self, name: str) -> tuple[dict[str, int], np.ndarray]:
+        """The word ids and matrix of one of :attr:`embedding_variants`, written by ``02_embeddings``.
+
+        Parameters
+        ----------
+        name : str
+            ``main`` or an ablation's name.
+
+        Returns
+        -------
+        vocab : dict of str to int
+        matrix : ndarray
+
+        Raises
+        ------
+        ValueError
+            No run, or an unknown name.
+        """
         if self.run is None:
             raise ValueError("the embeddings are a result of 02_embeddings: call setup(params, run)")
-        emb = self.run.load_arrays("embeddings.npz")
+        variants = self.embedding_variants
+        if name not in variants:
+            raise ValueError(f"unknown embeddings {name!r}; this run has {', '.join(variants)}")
+        emb = self.run.load_arrays(variants[name]["file"])
         return {w: i for i, w in enumerate(emb["words"].tolist())}, emb["matrix"]
 
     @property
@@ -283,7 +331,7 @@ def ablation_effects(main: MemberRuns, ablated: dict[str, MemberRuns], key, test
 
 
 def ablation_table(main: MemberRuns, ablated: dict[str, MemberRuns], key, length, weights, seeds, ablation_seeds,
-                   pair_augmentation: bool) -> pd.DataFrame:
+                   pair_augmentation: bool, flipped=()) -> pd.DataFrame:
     """Every gain the paper reports, per seed, on test set 0 (test 1.1).
 
     The ablations of :func:`ablation_effects` (full minus ablated setting, CNN+RNN of one seed),
@@ -306,6 +354,9 @@ def ablation_table(main: MemberRuns, ablated: dict[str, MemberRuns], key, length
         The ensemble's seeds and those of the ablations.
     pair_augmentation : bool
         The main setting's augmentation.
+    flipped : collection of str
+        Further ablations whose run is the setting *with* the ingredient (exchanged like the
+        augmentation's; e.g. ``embeddings`` when the main embeddings are the task-only ones).
 
     Returns
     -------
@@ -321,11 +372,60 @@ def ablation_table(main: MemberRuns, ablated: dict[str, MemberRuns], key, length
                  "ablated": per_seed.loc[s, k], "gain": per_seed.loc[s, "cnn+rnn"] - per_seed.loc[s, k]}
                 for k in ("cnn", "rnn") for s in seeds])
     effects = pd.concat([effects, pd.DataFrame(extra)], ignore_index=True)
-    if not pair_augmentation:  # the chain ran without augmentation: its "ablation" is the run with it
-        aug = effects.ablation == "augmentation"
-        effects.loc[aug, ["full", "ablated"]] = effects.loc[aug, ["ablated", "full"]].to_numpy()
-        effects.loc[aug, "gain"] = -effects.loc[aug, "gain"]
+    flip = set(flipped) | (set() if pair_augmentation else {"augmentation"})
+    for name in flip:  # the chain ran without the ingredient: its "ablation" is the run with it
+        sel = effects.ablation == name
+        effects.loc[sel, ["full", "ablated"]] = effects.loc[sel, ["ablated", "full"]].to_numpy()
+        effects.loc[sel, "gain"] = -effects.loc[sel, "gain"]
     return effects
+
+
+def ensemble_curve(runs: MemberRuns, key, test: int, length, weights, seeds, orders: int = 20,
+                   seed: int = 0) -> pd.DataFrame:
+    """Macro-F1 of CNN+RNN ensembles against their number of seeds, over random orders of the seeds.
+
+    For each of ``orders`` random orders of ``seeds``, the ensembles of its first 1, 2, ...
+    seeds are scored; the first order is ``seeds`` as given.
+
+    Parameters
+    ----------
+    runs, key, test, length, weights
+        As in :func:`per_seed_table`.
+    seeds : list of int
+        The seeds to draw ensembles from.
+    orders : int
+        Random orders drawn (at least 1).
+    seed : int
+        Seed of the orders.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the number of seeds; columns ``mean``, ``min``, ``max`` (over orders) and
+        ``orders`` (distinct ensembles scored).
+
+    Raises
+    ------
+    ValueError
+        No seeds or ``orders`` below 1.
+    """
+    seeds = list(seeds)
+    if not seeds or orders < 1:
+        raise ValueError(f"need at least one seed and one order, got {len(seeds)} seeds and {orders} orders")
+    rng = np.random.default_rng(seed)
+    perms = [seeds] + [list(rng.permutation(seeds)) for _ in range(orders - 1)]
+    memo: dict[tuple, float] = {}
+    rows = []
+    for k in range(1, len(seeds) + 1):
+        vals = []
+        for perm in perms:
+            sub = tuple(sorted(int(x) for x in perm[:k]))
+            if sub not in memo:
+                memo[sub] = classify.macro_f1(key, ensemble_probs(runs, list(sub), test, "cnn+rnn", length, **weights))
+            vals.append(memo[sub])
+        rows.append({"members": k, "mean": float(np.mean(vals)), "min": float(np.min(vals)),
+                     "max": float(np.max(vals)), "orders": len({tuple(sorted(p[:k])) for p in perms})})
+    return pd.DataFrame(rows).set_index("members")
 
 
 # ------------------------------------------------------------------------------- the 2018 participants
