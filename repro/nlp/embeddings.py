@@ -168,7 +168,7 @@ def corpus_digest(sentences) -> str:
 def _progress_callback(epochs: int, desc: str):
     """A gensim callback that advances a tqdm bar once per epoch."""
     from gensim.models.callbacks import CallbackAny2Vec
-    from tqdm.auto import tqdm
+    from tqdm import tqdm   # text bars (tqdm.auto warns, with a path of the machine, when ipywidgets is absent)
 
     class _Bar(CallbackAny2Vec):
         def __init__(self):

@@ -300,7 +300,7 @@ def train_members(kinds, seeds, emb_matrix, n_pos, n_classes, max_len, X, y, tes
     -------
     MemberRuns
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm   # text bars (tqdm.auto warns, with a path of the machine, when ipywidgets is absent)
     runs = MemberRuns()
     t0 = time.perf_counter()
     jobs = [(k, s) for s in seeds for k in kinds]
