@@ -117,7 +117,7 @@ def stability(chain: str, profile: str = "full", key: str = "seed") -> list[dict
         ``key``, ``statement``, ``n`` (variants), ``reproduced`` (how many), ``verdicts``
         (``{verdict: count}``), ``min``, ``median``, ``max`` (``None`` for non-numeric values),
         ``summary`` (e.g. ``"reproduced in 5 of 5"``, ``"direction only in 5 of 5"``,
-        ``"reproduced in 3 of 5 (2 not reproduced)"``).
+        ``"3 reproduced, 2 not reproduced"`` when it flips).
     """
     stores = variant_stores(chain, profile, key)
     keys: list[str] = []
@@ -134,9 +134,9 @@ def stability(chain: str, profile: str = "full", key: str = "seed") -> list[dict
         n_rep = verdicts.get(claims_mod.REPRODUCED, 0)
         if len(verdicts) == 1:                      # the same verdict everywhere: say which
             summary = f"{next(iter(verdicts))} in {len(got)} of {len(got)}"
-        else:
-            others = ", ".join(f"{n} {v}" for v, n in verdicts.items() if v != claims_mod.REPRODUCED)
-            summary = f"reproduced in {n_rep} of {len(got)} ({others})"
+        else:                                       # it flips: every verdict with its count, strongest first
+            order = {v: i for i, v in enumerate(claims_mod.VERDICTS)}
+            summary = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items(), key=lambda kv: order.get(kv[0], 99)))
         rows.append({"key": k, "statement": got[0]["statement"], "n": len(got), "reproduced": n_rep,
                      "verdicts": verdicts, "min": min(nums) if nums else None,
                      "median": statistics.median(nums) if nums else None, "max": max(nums) if nums else None,

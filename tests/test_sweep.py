@@ -25,13 +25,13 @@ def test_sweep_stability_and_compare(toy, tmp_path, capsys):  # noqa: F811
     rows = sweep.stability("toy", "smoke", "x")
     assert rows == [{"key": "doubled", "statement": "x is doubled", "n": 3, "reproduced": 1,
                      "verdicts": {"not reproduced": 2, "reproduced": 1}, "min": 2.0, "median": 4.0, "max": 6.0,
-                     "summary": "reproduced in 1 of 3 (2 not reproduced)"}]
-    assert "reproduced in 1 of 3 (2 not reproduced)" in sweep.stability_table(rows, "x") and "flips with the x" in sweep.stability_table(rows, "x")
+                     "summary": "1 reproduced, 2 not reproduced"}]
+    assert "1 reproduced, 2 not reproduced" in sweep.stability_table(rows, "x") and "flips with the x" in sweep.stability_table(rows, "x")
     table = sweep.compare_table("toy", "smoke")
     assert table.splitlines()[0].split() == ["claim", "record", "x=1", "x=2", "x=3"]
     assert "4 yes*" in table and "6 no " in table
     assert cli.main(["claims", "--chain", "toy", "--profile", "smoke", "--sweep", "x"]) == 0
-    assert "reproduced in 1 of 3" in capsys.readouterr().out
+    assert "1 reproduced, 2 not reproduced" in capsys.readouterr().out
 
 
 def test_a_committed_seed_sweep_shows_on_the_claims_page(toy, tmp_path):  # noqa: F811
