@@ -56,7 +56,7 @@ import warnings
 import numba
 import numpy as np
 
-__all__ = ["PACKED_BITS", "pack", "matvec", "rmatvec", "warm_up"]
+__all__ = ["PACKED_BITS", "pack", "matvec", "rmatvec", "check_threads", "warm_up"]
 
 PACKED_BITS = (1, 2, 4)  # widths stored 8 / b codes per byte
 _FASTMATH = {"reassoc", "contract"}  # reassociation lets LLVM vectorize the float32 sums; NaN/inf kept
@@ -236,7 +236,23 @@ def _check_data(data, scales, bits: int, packed: bool):
     return np.ascontiguousarray(data), scales
 
 
-def _check_threads(threads) -> int:
+def check_threads(threads) -> int:
+    """Validate a ``threads`` argument of the products.
+
+    Parameters
+    ----------
+    threads : int
+        Wanted threads.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Not a positive integer, or more than Numba's thread pool (``NUMBA_NUM_THREADS``).
+    """
     if isinstance(threads, (bool, np.bool_)) or int(threads) != threads or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     threads = int(threads)
@@ -350,7 +366,7 @@ def matvec(data: np.ndarray, scales: np.ndarray, x: np.ndarray, bits: int, packe
     """
     bits = _check_bits(bits, packed)
     data, scales = _check_data(data, scales, bits, packed)
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     m, ncol = data.shape
     x = np.asarray(x)
     n = x.shape[0] if x.ndim == 1 else -1
@@ -413,7 +429,7 @@ def rmatvec(data: np.ndarray, scales: np.ndarray, r: np.ndarray, bits: int, n: i
     """
     bits = _check_bits(bits, packed)
     data, scales = _check_data(data, scales, bits, packed)
-    threads = _check_threads(threads)
+    threads = check_threads(threads)
     m, ncol = data.shape
     per = 8 // bits if packed else 1
     if int(n) != n or n < 0 or (-(-int(n) // per) != ncol if packed else int(n) != ncol):
@@ -456,7 +472,7 @@ def warm_up(threads: int = 1) -> None:
         Also compile the threaded drivers when > 1.
     """
     codes = np.arange(18, dtype=np.uint8).reshape(9, 2) % 2
-    for t in sorted({1, _check_threads(threads)}):
+    for t in sorted({1, check_threads(threads)}):
         matvec(codes, np.ones(9), np.ones(2), 8, False, threads=t)
         rmatvec(codes, np.ones(9), np.ones(9), 8, 2, False, threads=t)
         p = pack(codes, 2)
