@@ -232,7 +232,7 @@ class QuantizedMatrix:
         out = np.empty((blk.shape[0], blk.shape[1], per), dtype=np.uint8)
         for k in range(per):
             np.bitwise_and(np.right_shift(blk, b * k), mask, out=out[:, :, k])
-        return out.reshape(blk.shape[0], -1)[:, :n]
+        return out.reshape(blk.shape[0], blk.shape[1] * per)[:, :n]
 
     def codes(self) -> np.ndarray:
         """All codes, unpacked (for tests and inspection)."""
@@ -259,6 +259,9 @@ class QuantizedMatrix:
         ValueError
             If ``x`` has the wrong shape.
         """
+        x = np.asarray(x)
+        if x.shape != (self._shape[1],):
+            raise ValueError(f"x must have shape ({self._shape[1]},), got {x.shape}")
         return kernels.matvec(self.data, self.scales, x, self.bits, self.packed, threads=self.threads)
 
     def rmatvec(self, r: np.ndarray) -> np.ndarray:
