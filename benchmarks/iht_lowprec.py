@@ -69,14 +69,6 @@ def _best(fn, repeats: int) -> float:
     return best
 
 
-def stream_bandwidth(np, mib: int = 512, repeats: int = 5) -> float:
-    """GB/s of a float64 copy of ``mib`` MiB (read + write bytes, best of ``repeats``)."""
-    src = np.ones(mib * (1 << 20) // 8)
-    dst = np.empty_like(src)
-    t = _best(lambda: np.copyto(dst, src), repeats)
-    return 2 * src.nbytes / t / 1e9
-
-
 def station_matrix(np, n_ant: int, npix: int, frequency_mhz: float):
     """The real-stacked LOFAR superterp operator (``2 n_baselines x n_pixels``)."""
     from repro.sparse import layout, operators as op
@@ -172,6 +164,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from repro import quantize as qz
+    from repro.papers.iht import copy_bandwidth
     from repro.sparse import kernels
 
     load_before = os.getloadavg()
@@ -183,7 +176,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"unknown problem {name!r}; choose from {sorted(PROBLEMS)}")
     out = {"benchmark": "iht_lowprec", "blas_threads": a.blas_threads, "kernel_threads": a.threads,
            "seed": a.seed, "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs",
-           "numpy": np.__version__, "stream_gb_s": stream_bandwidth(np), "problems": []}
+           "numpy": np.__version__, "stream_gb_s": copy_bandwidth(512), "problems": []}
     for name in names:
         n_ant, npix = PROBLEMS[name]
         iters = a.iters or (8 if name == "large" else 40 if name == "small" else 20)
@@ -192,7 +185,7 @@ def main(argv=None) -> int:
         out["problems"].append({"name": name, "measurements": A.shape[0], "pixels": A.shape[1], "antennas": n_ant,
                                 "sparsity": a.s, "iterations": iters, "rows": rows})
         del A
-    out["stream_gb_s_after"] = stream_bandwidth(np)
+    out["stream_gb_s_after"] = copy_bandwidth(512)
     out["load_average_before"], out["load_average_after"] = list(load_before), list(os.getloadavg())
     if a.json:
         print(json.dumps(out))
