@@ -10,8 +10,9 @@ memory and speed tables (``04_speed``). The computing is :mod:`repro.sparse`; th
 products are the compiled kernels of :mod:`repro.sparse.kernels`, compiled (or loaded from
 Numba's cache) before anything is timed.
 
-The chain uses no threads of its own (numpy's BLAS runs as configured by the environment; the
-b-bit kernels run on one thread).
+The chain uses no threads of its own: numpy's BLAS runs as configured by the environment, except
+in the timings (:func:`operator_timings`, :func:`solve_timings`), where BLAS is held to one
+thread like the b-bit kernels, so that every precision is timed on one core.
 
 Example
 -------
@@ -31,6 +32,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .. import quantize as qz
 from ..sparse import iht as iht_mod
@@ -258,6 +260,27 @@ def copy_bandwidth(mib: int = 256, repeats: int = 5) -> float:
     return 2 * src.nbytes / best / 1e9
 
 
+def _time_operators(A, bits_list, rng, repeats, x, r, rows):
+    """The loop of :func:`operator_timings` (appends one row per precision and layout)."""
+    for bits in bits_list:
+        layouts = [False, True] if bits in (1, 2, 4) else [False]
+        for pack in layouts:
+            Q = lowprec.stored_matrix(A, bits, rng=rng, pack=pack)
+            t_mv, t_rmv = [], []
+            Q.matvec(x), Q.rmatvec(r)  # warm up
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                Q.matvec(x)
+                t1 = time.perf_counter()
+                Q.rmatvec(r)
+                t2 = time.perf_counter()
+                t_mv.append(t1 - t0)
+                t_rmv.append(t2 - t1)
+            layout = "float64" if bits >= 64 else "float32" if bits == 32 else ("packed" if pack else "bytes")
+            rows.append({"bits": bits, "layout": layout, "bytes": int(Q.nbytes),
+                         "matvec_s": float(np.median(t_mv)), "rmatvec_s": float(np.median(t_rmv))})
+
+
 def operator_timings(A: np.ndarray, bits_list, rng: np.random.Generator, repeats: int = 5) -> pd.DataFrame:
     """Bytes of the stored ``A`` and median time of ``A x`` and ``A^T r`` per precision.
 
@@ -285,23 +308,8 @@ def operator_timings(A: np.ndarray, bits_list, rng: np.random.Generator, repeats
     x = rng.standard_normal(A.shape[1])
     r = rng.standard_normal(A.shape[0])
     rows = []
-    for bits in bits_list:
-        layouts = [False, True] if bits in (1, 2, 4) else [False]
-        for pack in layouts:
-            Q = lowprec.stored_matrix(A, bits, rng=rng, pack=pack)
-            t_mv, t_rmv = [], []
-            Q.matvec(x), Q.rmatvec(r)  # warm up
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                Q.matvec(x)
-                t1 = time.perf_counter()
-                Q.rmatvec(r)
-                t2 = time.perf_counter()
-                t_mv.append(t1 - t0)
-                t_rmv.append(t2 - t1)
-            layout = "float64" if bits >= 64 else "float32" if bits == 32 else ("packed" if pack else "bytes")
-            rows.append({"bits": bits, "layout": layout, "bytes": int(Q.nbytes),
-                         "matvec_s": float(np.median(t_mv)), "rmatvec_s": float(np.median(t_rmv))})
+    with threadpool_limits(1, user_api="blas"):
+        _time_operators(A, bits_list, rng, repeats, x, r, rows)
     df = pd.DataFrame(rows)
     df["matvec_gb_s"] = df["bytes"] / df["matvec_s"] / 1e9
     df["rmatvec_gb_s"] = df["bytes"] / df["rmatvec_s"] / 1e9
@@ -345,9 +353,10 @@ def solve_timings(A: np.ndarray, y: np.ndarray, s: int, bits_list, rng: np.rando
             ops = (A, None, y)
         else:
             ops = lowprec.lowprec_operators(A, y, bits, rng)
-        t0 = time.perf_counter()
-        res = iht_mod.niht(ops[0], ops[2], s, n_iter=n_iter, tol=0.0, AT=ops[1])
-        dt = time.perf_counter() - t0
+        with threadpool_limits(1, user_api="blas"):
+            t0 = time.perf_counter()
+            res = iht_mod.niht(ops[0], ops[2], s, n_iter=n_iter, tol=0.0, AT=ops[1])
+            dt = time.perf_counter() - t0
         rows.append({"bits": bits, "n_iter": res.n_iter, "s_per_iter": dt / max(res.n_iter, 1)})
     df = pd.DataFrame(rows)
     ref = df[df.bits >= lowprec.FULL_PRECISION]["s_per_iter"].iloc[0]
