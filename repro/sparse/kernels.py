@@ -56,6 +56,8 @@ import warnings
 import numba
 import numpy as np
 
+from .. import quantize as qz
+
 __all__ = ["PACKED_BITS", "pack", "matvec", "rmatvec", "check_threads", "warm_up"]
 
 PACKED_BITS = (1, 2, 4)  # widths stored 8 / b codes per byte
@@ -212,13 +214,9 @@ def _rmv_packed_par(data, w, masks, halves, zt, bounds):
 
 # --------------------------------------------------------------------------- checks and helpers
 def _check_bits(bits, packed: bool) -> int:
-    if isinstance(bits, (bool, np.bool_)) or int(bits) != bits:
-        raise ValueError(f"bits must be an integer, got {bits!r}")
-    bits = int(bits)
+    bits = qz.check_bits(bits, max_bits=16)
     if packed and bits not in PACKED_BITS:
         raise ValueError(f"packed codes need bits in {PACKED_BITS}, got bits={bits}")
-    if not 1 <= bits <= 16:
-        raise ValueError(f"bits must lie in 1..16, got bits={bits}")
     return bits
 
 
@@ -276,6 +274,14 @@ def _bounds(m: int, parts: int) -> np.ndarray:
     step = -(-m // parts)
     step = -(-step // _ROWS) * _ROWS
     return np.minimum(np.arange(parts + 1, dtype=np.int64) * step, m)
+
+
+def _prepare(data, scales, bits, packed: bool, threads):
+    """Checked ``(data, scales, bits, threads)`` and the layout's ``(per, L, half)``."""
+    bits = _check_bits(bits, packed)
+    data, scales = _check_data(data, scales, bits, packed)
+    L = (1 << bits) - 1
+    return data, scales, bits, check_threads(threads), (8 // bits if packed else 1), L, np.float32(L / 2)
 
 
 def _slots(bits: int, half: np.float32):
@@ -364,19 +370,14 @@ def matvec(data: np.ndarray, scales: np.ndarray, x: np.ndarray, bits: int, packe
     TypeError
         ``data`` of the wrong dtype, ``x`` not numeric.
     """
-    bits = _check_bits(bits, packed)
-    data, scales = _check_data(data, scales, bits, packed)
-    threads = check_threads(threads)
+    data, scales, bits, threads, per, L, half = _prepare(data, scales, bits, packed, threads)
     m, ncol = data.shape
     x = np.asarray(x)
     n = x.shape[0] if x.ndim == 1 else -1
-    per = 8 // bits if packed else 1
     if not packed and n != ncol or packed and (n < 0 or -(-n // per) != ncol):
         raise ValueError(f"x of shape {x.shape} does not fit {bits}-bit {'packed' if packed else 'unpacked'} "
                          f"codes of shape {data.shape}")
     x = _vector(x, n, "x")
-    L = (1 << bits) - 1
-    half = np.float32(L / 2)
     out = np.zeros(m, dtype=np.float32)
     if m and n:
         if packed:
@@ -427,18 +428,13 @@ def rmatvec(data: np.ndarray, scales: np.ndarray, r: np.ndarray, bits: int, n: i
     TypeError
         ``data`` of the wrong dtype, ``r`` not numeric.
     """
-    bits = _check_bits(bits, packed)
-    data, scales = _check_data(data, scales, bits, packed)
-    threads = check_threads(threads)
+    data, scales, bits, threads, per, L, half = _prepare(data, scales, bits, packed, threads)
     m, ncol = data.shape
-    per = 8 // bits if packed else 1
     if int(n) != n or n < 0 or (-(-int(n) // per) != ncol if packed else int(n) != ncol):
         raise ValueError(f"n={n!r} does not fit {bits}-bit {'packed' if packed else 'unpacked'} "
                          f"codes of shape {data.shape}")
     n = int(n)
     r = _vector(r, m, "r")
-    L = (1 << bits) - 1
-    half = np.float32(L / 2)
     w = (scales * r).astype(np.float32)
     masks, halves, pow2 = _slots(bits, half) if packed else (None, None, np.ones(1, dtype=np.float32))
     if threads == 1 or m < 2 * _ROWS:
