@@ -97,6 +97,7 @@ def test_real_station_matrix(bits):
     assert np.linalg.norm(y - P.A @ x) < 2.0 ** (2 - bits) * np.linalg.norm(np.abs(P.A) @ np.abs(x))
 
 
+@pytest.mark.skipif(K.numba.config.NUMBA_NUM_THREADS < 2, reason="Numba's thread pool has one thread")
 @pytest.mark.parametrize("bits,pack", [(8, False), (4, True), (2, True)])
 def test_threads_and_determinism(bits, pack):
     rng = np.random.default_rng(11)
