@@ -20,13 +20,16 @@ Layouts (``data`` is the ``uint8``/``uint16`` array of :class:`~repro.sparse.low
 - *unpacked*: one code per element (``uint8`` for ``b <= 8``, ``uint16`` up to 16 bits);
 - *packed*: ``8 / b`` codes per byte for ``b`` in 1, 2, 4, column ``per * j + k`` in bits
   ``b k .. b k + b - 1`` of byte ``j`` (``per = 8 / b``); the last byte of a row is padded
-  with zero codes. The vector is split once per call into its ``per`` interleaved slices
-  (``x[k::per]``), so that every slice is read contiguously next to the bytes.
+  with zero codes. Slot ``k`` is read as ``byte & mask_k`` (the code times ``2^(b k)``: no
+  shift), and the vector is split once per call into its ``per`` interleaved slices
+  (``x[k::per]``, times ``2^(-b k)``, exact), so that every slice is read contiguously next to
+  the bytes.
 
-``Q^T r`` accumulates whole rows into ``z`` (four rows at a time, so that ``z`` is read and
-written once per four rows); with ``threads > 1`` each thread owns a contiguous band of rows
-and a partial ``z``, summed in a fixed order afterwards (deterministic for a given number of
-threads). ``Q x`` gives each row to one thread and so does not depend on ``threads``.
+Both products take four rows per step: ``Q x`` loads each ``x[j]`` once for four rows, and
+``Q^T r`` reads and writes ``z`` once per four rows. With ``threads > 1`` each thread owns a
+contiguous band of rows; for ``Q^T r`` it also owns a partial ``z``, and the partials are
+summed in thread order afterwards (deterministic for a given number of threads). ``Q x`` does
+not depend on ``threads`` at all.
 
 The kernels compile on first use (a second or two per layout; :func:`warm_up` compiles them
 ahead, so that no timing and no notebook cell pays for it) and are cached on disk when
@@ -50,7 +53,6 @@ True
 """
 from __future__ import annotations
 
-import os
 import warnings
 
 import numba
@@ -62,7 +64,7 @@ __all__ = ["PACKED_BITS", "pack", "matvec", "rmatvec", "check_threads", "warm_up
 
 PACKED_BITS = (1, 2, 4)  # widths stored 8 / b codes per byte
 _FASTMATH = {"reassoc", "contract"}  # reassociation lets LLVM vectorize the float32 sums; NaN/inf kept
-_ROWS = 4  # rows per step of the transpose product
+_ROWS = 4  # rows per step of both products
 
 
 def _jit(parallel: bool = False):
