@@ -51,6 +51,7 @@ def _args(argv=None):
     p.add_argument("--s", type=int, default=10, help="number of point sources (sparsity)")
     p.add_argument("--iters", type=int, default=None, help="NIHT iterations per bit width (default 20, large 8)")
     p.add_argument("--repeats", type=int, default=5, help="timings per product (best reported)")
+    p.add_argument("--solve-repeats", type=int, default=3, help="timed NIHT solves per bit width (best reported)")
     p.add_argument("--bits", default="2,4,8,32,64", help="comma-separated bit widths")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--frequency-mhz", type=float, default=60.0)
@@ -91,7 +92,8 @@ def station_matrix(np, n_ant: int, npix: int, frequency_mhz: float):
     return A
 
 
-def run_problem(np, A, bits_list, s: int, iters: int, repeats: int, seed: int, threads: int) -> list[dict]:
+def run_problem(np, A, bits_list, s: int, iters: int, repeats: int, seed: int, threads: int,
+                solve_repeats: int = 3) -> list[dict]:
     """One row per bit width: bytes, product times and GB/s, NIHT time per iteration, recovery."""
     from repro.sparse import iht as ih
     from repro.sparse import lowprec
@@ -112,10 +114,11 @@ def run_problem(np, A, bits_list, s: int, iters: int, repeats: int, seed: int, t
                 q.threads = threads
         t_mv = _best(lambda: q1.matvec(x), repeats)
         t_rmv = _best(lambda: q2.rmatvec(r), repeats)
-        ih.niht(q1, qy, s, n_iter=1, tol=0.0, AT=q2)  # warm (the kernels are compiled already)
-        t0 = time.perf_counter()
-        res = ih.niht(q1, qy, s, n_iter=iters, tol=0.0, AT=q2)
-        t_iter = (time.perf_counter() - t0) / max(res.n_iter, 1)
+        t_iter = float("inf")
+        for _ in range(max(1, solve_repeats)):  # best of a few solves: a busy machine preempts long runs
+            t0 = time.perf_counter()
+            res = ih.niht(q1, qy, s, n_iter=iters, tol=0.0, AT=q2)
+            t_iter = min(t_iter, (time.perf_counter() - t0) / max(res.n_iter, 1))
         layout = ("float32" if b == 32 else "float64" if b == 64 else
                   "packed" if getattr(q1, "packed", False) else "uint8")
         rows.append({"bits": b, "layout": layout, "bytes_phi": int(q1.nbytes),
@@ -181,7 +184,7 @@ def main(argv=None) -> int:
         n_ant, npix = PROBLEMS[name]
         iters = a.iters or (8 if name == "large" else 40 if name == "small" else 20)
         A = station_matrix(np, n_ant, npix, a.frequency_mhz)
-        rows = run_problem(np, A, bits_list, a.s, iters, a.repeats, a.seed, a.threads)
+        rows = run_problem(np, A, bits_list, a.s, iters, a.repeats, a.seed, a.threads, a.solve_repeats)
         out["problems"].append({"name": name, "measurements": A.shape[0], "pixels": A.shape[1], "antennas": n_ant,
                                 "sparsity": a.s, "iterations": iters, "rows": rows})
         del A
@@ -198,7 +201,7 @@ def main(argv=None) -> int:
           f"{out['stream_gb_s_after']:.1f} GB/s after; %strm below is against the first")
     for prob in out["problems"]:
         _print_table(out, prob)
-    print(f"\ntimes: best of {a.repeats} per product; 'pair x' = speed-up of Phi x + Phi^T r vs float64 "
+    print(f"\ntimes: best of {a.repeats} per product and of {a.solve_repeats} NIHT solves; 'pair x' = speed-up of Phi x + Phi^T r vs float64 "
           f"(issue 18 targets, one thread: 8 bits >= 6, 4 bits >= 7, 2 bits >= 6; each 8-bit product >= "
           f"{100 * STREAM_TARGET:.0f} % of stream); 'iter x' = speed-up per NIHT iteration vs float64")
     return 0
