@@ -81,6 +81,12 @@ def _jit(parallel: bool = False):
 
 # --------------------------------------------------------------------------- row kernels
 @_jit()
+def _eight(a, i):
+    """``a[i], ..., a[i + 7]`` (rows of a matrix, or entries of a vector): one step of ``_ROWS`` rows."""
+    return a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7]
+
+
+@_jit()
 def _mv_unpacked(data, x, half, out, i0, i1):
     """``out[i] = sum_j (data[i, j] - half) x[j]`` for rows ``i0 .. i1 - 1`` (float32).
 
@@ -89,8 +95,7 @@ def _mv_unpacked(data, x, half, out, i0, i1):
     n = data.shape[1]
     i = i0
     while i + _ROWS <= i1:
-        r0, r1, r2, r3, r4, r5, r6, r7 = (data[i], data[i + 1], data[i + 2], data[i + 3],
-                                          data[i + 4], data[i + 5], data[i + 6], data[i + 7])
+        r0, r1, r2, r3, r4, r5, r6, r7 = _eight(data, i)
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0.0)
         for j in range(n):
             xj = x[j]
@@ -124,8 +129,7 @@ def _mv_packed(data, xs, masks, halves, out, i0, i1):
     ncol, per = data.shape[1], xs.shape[0]
     i = i0
     while i + _ROWS <= i1:
-        r0, r1, r2, r3, r4, r5, r6, r7 = (data[i], data[i + 1], data[i + 2], data[i + 3],
-                                          data[i + 4], data[i + 5], data[i + 6], data[i + 7])
+        r0, r1, r2, r3, r4, r5, r6, r7 = _eight(data, i)
         t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = np.float32(0.0)
         for k in range(per):
             mk, hk, xk = masks[k], halves[k], xs[k]
@@ -162,10 +166,8 @@ def _rmv_unpacked(data, w, half, z, i0, i1):
     n = data.shape[1]
     i = i0
     while i + _ROWS <= i1:
-        r0, r1, r2, r3, r4, r5, r6, r7 = (data[i], data[i + 1], data[i + 2], data[i + 3],
-                                          data[i + 4], data[i + 5], data[i + 6], data[i + 7])
-        w0, w1, w2, w3, w4, w5, w6, w7 = (w[i], w[i + 1], w[i + 2], w[i + 3],
-                                          w[i + 4], w[i + 5], w[i + 6], w[i + 7])
+        r0, r1, r2, r3, r4, r5, r6, r7 = _eight(data, i)
+        w0, w1, w2, w3, w4, w5, w6, w7 = _eight(w, i)
         for j in range(n):
             z[j] += ((w0 * (np.float32(r0[j]) - half) + w1 * (np.float32(r1[j]) - half))
                      + (w2 * (np.float32(r2[j]) - half) + w3 * (np.float32(r3[j]) - half))
@@ -185,10 +187,8 @@ def _rmv_packed(data, w, masks, halves, zs, i0, i1):
     ncol, per = data.shape[1], zs.shape[0]
     i = i0
     while i + _ROWS <= i1:
-        r0, r1, r2, r3, r4, r5, r6, r7 = (data[i], data[i + 1], data[i + 2], data[i + 3],
-                                          data[i + 4], data[i + 5], data[i + 6], data[i + 7])
-        w0, w1, w2, w3, w4, w5, w6, w7 = (w[i], w[i + 1], w[i + 2], w[i + 3],
-                                          w[i + 4], w[i + 5], w[i + 6], w[i + 7])
+        r0, r1, r2, r3, r4, r5, r6, r7 = _eight(data, i)
+        w0, w1, w2, w3, w4, w5, w6, w7 = _eight(w, i)
         for k in range(per):
             mk, hk, zk = masks[k], halves[k], zs[k]
             for j in range(ncol):
