@@ -30,7 +30,7 @@ def test_bad_bits(bad):
 def test_quantized_matrix_products_match_dequantized(bits, pack):
     rng = np.random.default_rng(3)
     A = rng.standard_normal((37, 53))
-    Q = lp.QuantizedMatrix.from_dense(A, bits, rng=rng, pack=pack, block_rows=5)
+    Q = lp.QuantizedMatrix.from_dense(A, bits, rng=rng, pack=pack)
     D = Q.dequantize()
     x, r = rng.standard_normal(53), rng.standard_normal(37)
     tol = 1e-5 * np.abs(D).max() * (np.abs(x).sum() + np.abs(r).sum())

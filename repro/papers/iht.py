@@ -6,9 +6,13 @@ station problem on the chain's grid (and on the larger grid of the timings), bui
 notebook first asks for it, and the named seeds. The rest are the chain's experiments: the
 noise left by a sparse fit of the real data (``01_data``), the recovery table of simulated
 skies (``02_recovery``), the real-sky maps at each precision (``03_real_sky``) and the
-memory and speed tables (``04_speed``). The computing is :mod:`repro.sparse`.
+memory and speed tables (``04_speed``). The computing is :mod:`repro.sparse`; the b-bit
+products are the compiled kernels of :mod:`repro.sparse.kernels`, compiled (or loaded from
+Numba's cache) before anything is timed.
 
-The chain uses no threads of its own (numpy's BLAS runs as configured by the environment).
+The chain uses no threads of its own: numpy's BLAS runs as configured by the environment, except
+in the timings (:func:`operator_timings`, :func:`solve_timings`), where BLAS is held to one
+thread like the b-bit kernels, so that every precision is timed on one core.
 
 Example
 -------
@@ -28,13 +32,14 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .. import quantize as qz
 from ..sparse import iht as iht_mod
-from ..sparse import lowprec, operators, skies, station
+from ..sparse import kernels, lowprec, operators, skies, station
 
-__all__ = ["Seeds", "Setup", "setup", "noise_fraction", "recovery_table", "real_sky_table", "operator_timings",
-           "solve_timings"]
+__all__ = ["Seeds", "Setup", "setup", "noise_fraction", "recovery_table", "real_sky_table", "copy_bandwidth",
+           "operator_timings", "solve_timings", "best_speedup"]
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def recovery_table(A: np.ndarray, grid: operators.SkyGrid, bits_list, s_list, n_
     pandas.DataFrame
         One row per solve: ``s, seed, bits, rounding, rel_error, support_ok, n_iter``.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm   # text bars (tqdm.auto warns, with a path of the machine, when ipywidgets is absent)
 
     rows = []
     ss = np.random.SeedSequence(seed)
@@ -227,31 +232,36 @@ def real_sky_table(problem: station.StationProblem, bits_list, s: int, n_repeats
     return full, maps, pd.DataFrame(rows)
 
 
-def operator_timings(A: np.ndarray, bits_list, rng: np.random.Generator, repeats: int = 5) -> pd.DataFrame:
-    """Bytes of the stored ``A`` and median time of ``A x`` and ``A^T r`` per precision.
+def copy_bandwidth(mib: int = 256, repeats: int = 5) -> float:
+    """The machine's stream bandwidth: GB/s of a float64 copy of ``mib`` MiB, best of ``repeats``.
 
-    ``bits = 64`` is the float64 array; 32 is float32; lower ``bits`` use one-byte codes
-    (the fast layout in numpy) and, for 1, 2 and 4 bits, also the bit-packed layout.
+    Counted as bytes read plus bytes written (the STREAM convention), so that a product that
+    reads its matrix once at this rate is at the memory limit.
 
     Parameters
     ----------
-    A : ndarray, shape (m, n)
-    bits_list : list of int
-        Precisions; must include 64 (the reference).
-    rng : numpy.random.Generator
-        Draws the vectors ``x``, ``r`` and the quantizations.
+    mib : int
+        Size of the copied array (well above the last-level cache).
     repeats : int
-        Timings per product (median reported).
+        Timed copies after one untimed copy.
 
     Returns
     -------
-    pandas.DataFrame
-        ``bits, layout, bytes, matvec_s, rmatvec_s`` and the ratios to float64 measured in the
-        same call, ``memory_ratio`` and ``speedup``.
+    float
     """
-    x = rng.standard_normal(A.shape[1])
-    r = rng.standard_normal(A.shape[0])
-    rows = []
+    src = np.ones(int(mib) * (1 << 20) // 8)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    best = np.inf
+    for _ in range(int(repeats)):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * src.nbytes / best / 1e9
+
+
+def _time_operators(A, bits_list, rng, repeats, x, r, rows):
+    """The loop of :func:`operator_timings` (appends one row per precision and layout)."""
     for bits in bits_list:
         layouts = [False, True] if bits in (1, 2, 4) else [False]
         for pack in layouts:
@@ -269,7 +279,40 @@ def operator_timings(A: np.ndarray, bits_list, rng: np.random.Generator, repeats
             layout = "float64" if bits >= 64 else "float32" if bits == 32 else ("packed" if pack else "bytes")
             rows.append({"bits": bits, "layout": layout, "bytes": int(Q.nbytes),
                          "matvec_s": float(np.median(t_mv)), "rmatvec_s": float(np.median(t_rmv))})
+
+
+def operator_timings(A: np.ndarray, bits_list, rng: np.random.Generator, repeats: int = 5) -> pd.DataFrame:
+    """Bytes of the stored ``A`` and median time of ``A x`` and ``A^T r`` per precision.
+
+    ``bits = 64`` is the float64 array; 32 is float32; lower ``bits`` use one-byte codes and,
+    for 1, 2 and 4 bits, also the bit-packed layout (both through :mod:`repro.sparse.kernels`).
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, n)
+    bits_list : list of int
+        Precisions; must include 64 (the reference).
+    rng : numpy.random.Generator
+        Draws the vectors ``x``, ``r`` and the quantizations.
+    repeats : int
+        Timings per product (median reported).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bits, layout, bytes, matvec_s, rmatvec_s``, the bytes of ``A`` read per second by each
+        product (``matvec_gb_s, rmatvec_gb_s``) and the ratios to float64 measured in the same
+        call, ``memory_ratio`` and ``speedup`` (of the pair ``A x``, ``A^T r``).
+    """
+    kernels.warm_up()
+    x = rng.standard_normal(A.shape[1])
+    r = rng.standard_normal(A.shape[0])
+    rows = []
+    with threadpool_limits(1, user_api="blas"):
+        _time_operators(A, bits_list, rng, repeats, x, r, rows)
     df = pd.DataFrame(rows)
+    df["matvec_gb_s"] = df["bytes"] / df["matvec_s"] / 1e9
+    df["rmatvec_gb_s"] = df["bytes"] / df["rmatvec_s"] / 1e9
     ref = df[df.bits >= 64].iloc[0]
     df["memory_ratio"] = ref["bytes"] / df["bytes"]
     df["speedup"] = (ref["matvec_s"] + ref["rmatvec_s"]) / (df["matvec_s"] + df["rmatvec_s"])
@@ -280,8 +323,9 @@ def solve_timings(A: np.ndarray, y: np.ndarray, s: int, bits_list, rng: np.rando
                   n_iter: int = 50) -> pd.DataFrame:
     """Wall time per NIHT iteration at each precision on the same problem.
 
-    One-byte codes below 32 bits (the fast layout in numpy). Quantizing ``A`` is not timed (it
-    is done once per matrix, as on the paper's FPGA).
+    Codes below 32 bits are stored as :func:`repro.sparse.lowprec.lowprec_operators` stores them
+    (bit-packed for 1, 2, 4 bits, one byte otherwise). Quantizing ``A`` is not timed (it is done
+    once per matrix, as on the paper's FPGA), nor is compiling the kernels.
 
     Parameters
     ----------
@@ -301,18 +345,48 @@ def solve_timings(A: np.ndarray, y: np.ndarray, s: int, bits_list, rng: np.rando
     pandas.DataFrame
         ``bits, n_iter, s_per_iter`` and ``speedup`` against float64 measured in the same call.
     """
+    kernels.warm_up()
     rows = []
     for bits in bits_list:
         bits = qz.check_bits(bits)
         if bits >= lowprec.FULL_PRECISION:
             ops = (A, None, y)
         else:
-            ops = lowprec.lowprec_operators(A, y, bits, rng, pack=False)
-        t0 = time.perf_counter()
-        res = iht_mod.niht(ops[0], ops[2], s, n_iter=n_iter, tol=0.0, AT=ops[1])
-        dt = time.perf_counter() - t0
+            ops = lowprec.lowprec_operators(A, y, bits, rng)
+        with threadpool_limits(1, user_api="blas"):
+            t0 = time.perf_counter()
+            res = iht_mod.niht(ops[0], ops[2], s, n_iter=n_iter, tol=0.0, AT=ops[1])
+            dt = time.perf_counter() - t0
         rows.append({"bits": bits, "n_iter": res.n_iter, "s_per_iter": dt / max(res.n_iter, 1)})
     df = pd.DataFrame(rows)
     ref = df[df.bits >= lowprec.FULL_PRECISION]["s_per_iter"].iloc[0]
     df["speedup"] = ref / df["s_per_iter"]
     return df
+
+
+def best_speedup(solves: pd.DataFrame, max_bits: int = 16) -> tuple[int, float]:
+    """The largest speed-up per iteration of a ``b``-bit solve (``b <= max_bits``) in a :func:`solve_timings` table.
+
+    Parameters
+    ----------
+    solves : pandas.DataFrame
+        :func:`solve_timings` output (float64 measured in the same call).
+    max_bits : int
+        Widest precision that counts as quantized (16: float32 and float64 do not).
+
+    Returns
+    -------
+    bits : int
+        The precision that reached it.
+    speedup : float
+
+    Raises
+    ------
+    ValueError
+        If the table has no quantized row.
+    """
+    q = solves[solves.bits <= max_bits]
+    if q.empty:
+        raise ValueError(f"no solve at {max_bits} bits or fewer in the table")
+    row = q.loc[q.speedup.idxmax()]
+    return int(row.bits), float(row.speedup)

@@ -9,12 +9,11 @@ record was made with), are what IHT needs around it:
   (:data:`FULL_PRECISION`, exact);
 - :class:`QuantizedMatrix` keeps the integer codes (bit-packed for ``b`` in 1, 2, 4; one
   ``uint8`` per code for other ``b <= 8``; ``uint16`` up to 16 bits) and one float64 scale
-  per row. Its products never expand the whole matrix: a block of rows at a time is turned
-  into float32 (a cast for byte codes, a 256-entry byte-to-codes table for packed codes) and
-  multiplied, using :math:`Q(A)x = s\,(2/L\;C x - \textstyle\sum x)` per row with
-  :math:`L = 2^b - 1`. In pure numpy the byte-code path is the fast one (it reads 8x fewer
-  bytes than float64); unpacking 1/2/4-bit codes costs more than it saves on a CPU without a
-  compiled kernel, so ``pack=False`` trades memory for speed;
+  per row. Its products are the compiled kernels of :mod:`repro.sparse.kernels`: each code is
+  read once, row by row, and widened to float32 in a register (never a float copy of the
+  matrix or of a block of it), using :math:`Q(A)_{ij} = (2 s_i / L)(c_{ij} - L/2)` with
+  :math:`L = 2^b - 1`. Packed codes are as fast as byte codes and read ``8 / b`` times fewer
+  bytes, so packing is the default;
 - the gradient trick (paper, Section 3): with two *independent* quantizations
   :math:`Q_1(A), Q_2(A)`, :math:`E[Q_2(A)^T (Q(y) - Q_1(A) x)] = A^T (y - A x)`, while a
   single quantization gives the biased :math:`E[Q(A)^T Q(A)] \ne A^T A`
@@ -38,6 +37,7 @@ import numpy as np
 
 from .. import quantize as qz
 from . import iht as iht_mod
+from . import kernels
 
 __all__ = ["FULL_PRECISION", "FORM", "DenseMatrix", "QuantizedMatrix", "stored_matrix", "at_precision",
            "lowprec_operators", "lowprec_niht"]
@@ -123,23 +123,22 @@ class QuantizedMatrix:
     pack : bool
         Bit-pack the codes when ``b`` divides 8 (1, 2, 4 bits); otherwise one ``uint8``
         (``b <= 8``) or ``uint16`` per code.
-    block_rows : int, optional
-        Rows expanded to float32 at a time in the products (default: about 2 MiB of float32 per block).
+    threads : int
+        Threads of the products (:func:`repro.sparse.kernels.matvec`); default 1.
 
     Raises
     ------
     ValueError
-        Bad ``bits`` (outside 1..16), codes outside ``0..L``, mismatched ``scales`` or ``block_rows < 1``.
+        Bad ``bits`` (outside 1..16), codes outside ``0..L``, mismatched ``scales`` or bad ``threads``.
 
     Notes
     -----
-    ``matvec`` computes per block ``scales * (2/L C_blk x - sum(x))`` and ``rmatvec``
-    accumulates ``2/L C_blk^T (scales r)_blk`` minus ``sum(scales r)``; only one block of
-    float32 values exists at a time.
+    ``matvec`` and ``rmatvec`` are :func:`repro.sparse.kernels.matvec` and
+    :func:`repro.sparse.kernels.rmatvec`: float32 sums of the centred codes ``c - L/2``
+    (exact in float32) times ``x`` (or ``scales * r``) rounded to float32, scaled in float64.
     """
 
-    def __init__(self, codes: np.ndarray, scales: np.ndarray, bits: int, pack: bool = True,
-                 block_rows: int | None = None):
+    def __init__(self, codes: np.ndarray, scales: np.ndarray, bits: int, pack: bool = True, threads: int = 1):
         bits = qz.check_bits(bits)
         if bits > 16:
             raise ValueError(f"QuantizedMatrix stores 1..16-bit codes, got bits={bits}; "
@@ -155,30 +154,18 @@ class QuantizedMatrix:
         if scales.shape != (m,):
             raise ValueError(f"scales must have shape ({m},), got {scales.shape}")
         self.bits, self._shape, self.scales = bits, (m, n), scales
-        self.packed = bool(pack) and bits in (1, 2, 4)
+        self.packed = bool(pack) and bits in kernels.PACKED_BITS
         if self.packed:
-            per = 8 // bits
-            ncol = -(-n // per)
-            padded = np.zeros((m, ncol * per), dtype=np.uint8)
-            padded[:, :n] = codes
-            grouped = padded.reshape(m, ncol, per)
-            data = np.zeros((m, ncol), dtype=np.uint8)
-            for k in range(per):
-                data |= (grouped[:, :, k] << (bits * k)).astype(np.uint8)
-            self.data = data
+            self.data = kernels.pack(codes, bits)
         else:
             self.data = np.ascontiguousarray(codes, dtype=np.uint8 if bits <= 8 else np.uint16)
-        if block_rows is None:
-            block_rows = max(1, (1 << 21) // (4 * max(n, 1)))
-        if int(block_rows) < 1:
-            raise ValueError(f"block_rows must be >= 1, got {block_rows}")
-        self.block_rows = int(block_rows)
+        self.threads = kernels.check_threads(threads)
 
     # -- construction
     @classmethod
     def from_dense(cls, A: np.ndarray, bits: int, rng: np.random.Generator | None = None,
                    stochastic: bool = True, norm: str = "inf", pack: bool = True,
-                   block_rows: int | None = None) -> "QuantizedMatrix":
+                   threads: int = 1) -> "QuantizedMatrix":
         """Quantize ``A`` row by row (one scale per row).
 
         Parameters
@@ -192,7 +179,7 @@ class QuantizedMatrix:
             Unbiased stochastic rounding (default) or deterministic rounding to nearest.
         norm : {"inf", "l2"}
             Row scale: largest magnitude or Euclidean norm (:func:`repro.quantize.group_scale`).
-        pack, block_rows
+        pack, threads
             As in the constructor.
 
         Returns
@@ -223,7 +210,7 @@ class QuantizedMatrix:
         else:
             t, M = qz.positions(A, bits, norm, axis=1, form=FORM)
             codes, scales = np.rint(t).astype(np.uint16), M[:, 0]
-        return cls(codes, scales, bits, pack=pack, block_rows=block_rows)
+        return cls(codes, scales, bits, pack=pack, threads=threads)
 
     # -- properties
     @property
@@ -245,36 +232,7 @@ class QuantizedMatrix:
         out = np.empty((blk.shape[0], blk.shape[1], per), dtype=np.uint8)
         for k in range(per):
             np.bitwise_and(np.right_shift(blk, b * k), mask, out=out[:, :, k])
-        return out.reshape(blk.shape[0], -1)[:, :n]
-
-    def _lut(self) -> np.ndarray:
-        """``(256, 8 / b)`` float32 table: the codes packed in each possible byte."""
-        if getattr(self, "_lut_cache", None) is None:
-            b, per = self.bits, 8 // self.bits
-            byte = np.arange(256, dtype=np.uint16)[:, None]
-            self._lut_cache = ((byte >> (b * np.arange(per))) & ((1 << b) - 1)).astype(np.float32)
-        return self._lut_cache
-
-    def _float_blocks(self):
-        """Yield ``(i0, i1, float32 codes of rows i0:i1)``; one reused buffer, never the whole matrix."""
-        m, n = self._shape
-        br = self.block_rows
-        if self.packed:
-            lut, per = self._lut(), 8 // self.bits
-            ncol = self.data.shape[1]
-            buf = np.empty((min(br, m), ncol, per), dtype=np.float32)
-            for i0 in range(0, m, br):
-                i1 = min(m, i0 + br)
-                blk = buf[: i1 - i0]
-                np.take(lut, self.data[i0:i1], axis=0, out=blk)
-                yield i0, i1, blk.reshape(i1 - i0, ncol * per)[:, :n]
-        else:
-            buf = np.empty((min(br, m), n), dtype=np.float32)
-            for i0 in range(0, m, br):
-                i1 = min(m, i0 + br)
-                blk = buf[: i1 - i0]
-                np.copyto(blk, self.data[i0:i1], casting="unsafe")
-                yield i0, i1, blk
+        return out.reshape(blk.shape[0], blk.shape[1] * per)[:, :n]
 
     def codes(self) -> np.ndarray:
         """All codes, unpacked (for tests and inspection)."""
@@ -286,7 +244,7 @@ class QuantizedMatrix:
 
     # -- products
     def matvec(self, x: np.ndarray) -> np.ndarray:
-        """``Q @ x`` computed block by block on the codes.
+        """``Q @ x`` computed on the codes (:func:`repro.sparse.kernels.matvec`).
 
         Parameters
         ----------
@@ -301,19 +259,13 @@ class QuantizedMatrix:
         ValueError
             If ``x`` has the wrong shape.
         """
-        m, n = self._shape
-        x = np.asarray(x, dtype=float)
-        if x.shape != (n,):
-            raise ValueError(f"x must have shape ({n},), got {x.shape}")
-        L = _levels(self.bits)
-        x32 = x.astype(np.float32)
-        out = np.empty(m)
-        for i0, i1, blk in self._float_blocks():
-            out[i0:i1] = blk @ x32
-        return self.scales * (out * (2.0 / L) - x.sum())
+        x = np.asarray(x)
+        if x.shape != (self._shape[1],):
+            raise ValueError(f"x must have shape ({self._shape[1]},), got {x.shape}")
+        return kernels.matvec(self.data, self.scales, x, self.bits, self.packed, threads=self.threads)
 
     def rmatvec(self, r: np.ndarray) -> np.ndarray:
-        """``Q.T @ r`` computed block by block on the codes.
+        """``Q.T @ r`` computed on the codes (:func:`repro.sparse.kernels.rmatvec`).
 
         Parameters
         ----------
@@ -328,21 +280,12 @@ class QuantizedMatrix:
         ValueError
             If ``r`` has the wrong shape.
         """
-        m, n = self._shape
-        r = np.asarray(r, dtype=float)
-        if r.shape != (m,):
-            raise ValueError(f"r must have shape ({m},), got {r.shape}")
-        L = _levels(self.bits)
-        w = self.scales * r
-        w32 = w.astype(np.float32)
-        acc = np.zeros(n, dtype=np.float64)
-        for i0, i1, blk in self._float_blocks():
-            acc += w32[i0:i1] @ blk
-        return acc * (2.0 / L) - w.sum()
+        return kernels.rmatvec(self.data, self.scales, r, self.bits, self._shape[1], self.packed,
+                               threads=self.threads)
 
 
 def stored_matrix(A: np.ndarray, bits: int, rng: np.random.Generator | None = None, stochastic: bool = True,
-                  norm: str = "inf", pack: bool = True, block_rows: int | None = None):
+                  norm: str = "inf", pack: bool = True, threads: int = 1):
     """``A`` held at ``bits`` bits.
 
     Parameters
@@ -350,7 +293,7 @@ def stored_matrix(A: np.ndarray, bits: int, rng: np.random.Generator | None = No
     A : ndarray, shape (m, n)
     bits : int
         1..16 (:class:`QuantizedMatrix`), 32 (float32) or 64 (float64).
-    rng, stochastic, norm, pack, block_rows
+    rng, stochastic, norm, pack, threads
         As in :meth:`QuantizedMatrix.from_dense` (ignored for 32 and 64 bits).
 
     Returns
@@ -370,7 +313,7 @@ def stored_matrix(A: np.ndarray, bits: int, rng: np.random.Generator | None = No
     if bits > 16:
         raise ValueError(f"stored matrices support bits 1..16, 32 or 64, got {bits}")
     return QuantizedMatrix.from_dense(A, bits, rng=rng, stochastic=stochastic, norm=norm, pack=pack,
-                                      block_rows=block_rows)
+                                      threads=threads)
 
 
 def at_precision(x: np.ndarray, bits: int, rng: np.random.Generator | None = None, stochastic: bool = True,
@@ -452,7 +395,7 @@ def lowprec_operators(A: np.ndarray, y: np.ndarray, bits: int, rng: np.random.Ge
 
 
 def lowprec_niht(A: np.ndarray, y: np.ndarray, s: int, bits: int, rng: np.random.Generator,
-                 stochastic: bool = True, n_iter: int = 300, pack: bool = False) -> iht_mod.IHTResult:
+                 stochastic: bool = True, n_iter: int = 300, pack: bool = True) -> iht_mod.IHTResult:
     """Normalized IHT on ``bits``-bit ``A`` and ``y`` (``bits = 64``: the float64 problem, no draws).
 
     Low precision follows the paper: two independent stochastic quantizations of ``A`` for the
@@ -474,7 +417,7 @@ def lowprec_niht(A: np.ndarray, y: np.ndarray, s: int, bits: int, rng: np.random
     n_iter : int
         Maximum NIHT iterations.
     pack : bool
-        Bit-pack 1/2/4-bit codes (less memory, slower in numpy).
+        Bit-pack 1/2/4-bit codes (default; ``8 / b`` times less memory than byte codes, as fast).
 
     Returns
     -------
