@@ -72,3 +72,19 @@ def test_docstring_examples():
     import importlib
 
     assert doctest.testmod(importlib.import_module("repro.papers.iht"), optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_the_speedup_counts_only_precisions_that_keep_the_support():
+    import pandas as pd
+    import pytest
+    from repro.papers import iht as paper
+    recovery = {"bits": [2] * 10 + [4] * 10 + [8] * 10 + [64] * 10,
+                "rounding": ["stochastic"] * 30 + ["float64"] * 10,
+                "support_ok": [True] * 8 + [False] * 2 + [True] * 10 + [True] * 9 + [False] + [True] * 10}
+    assert paper.accurate_precisions(recovery, 0.9) == [4, 8]          # 2 bits: 8 of 10 skies
+    assert paper.accurate_precisions(recovery, 0.8) == [2, 4, 8]
+    solves = pd.DataFrame({"bits": [2, 4, 8, 32, 64], "speedup": [14.0, 12.3, 9.0, 2.0, 1.0]})
+    assert paper.best_speedup(solves) == (2, 14.0)                     # the fastest of all
+    assert paper.best_speedup(solves, eligible=[4, 8]) == (4, 12.3)    # the fastest that keeps the support
+    with pytest.raises(ValueError, match="eligible"):
+        paper.best_speedup(solves, eligible=[])

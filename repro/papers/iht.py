@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ from ..sparse import iht as iht_mod
 from ..sparse import kernels, lowprec, operators, skies, station
 
 __all__ = ["Seeds", "Setup", "setup", "noise_fraction", "recovery_table", "real_sky_table", "copy_bandwidth",
-           "operator_timings", "solve_timings", "best_speedup"]
+           "operator_timings", "solve_timings", "best_speedup", "accurate_precisions"]
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,35 @@ def solve_timings(A: np.ndarray, y: np.ndarray, s: int, bits_list, rng: np.rando
     return df
 
 
-def best_speedup(solves: pd.DataFrame, max_bits: int = 16) -> tuple[int, float]:
+def accurate_precisions(recovery: Mapping, min_support: float) -> list[int]:
+    """The quantized precisions whose support recovery holds: stochastic rounding, exact support in
+    at least ``min_support`` of the simulated skies of ``02_recovery``.
+
+    Parameters
+    ----------
+    recovery : mapping
+        ``recovery.json`` of ``02_recovery`` (columns ``bits``, ``rounding``, ``support_ok``).
+    min_support : float
+        The fraction of skies with the exact support a precision needs (the support claims' threshold).
+
+    Returns
+    -------
+    list of int
+        Ascending.
+
+    Examples
+    --------
+    >>> accurate_precisions({"bits": [2, 2, 4, 4, 64], "rounding": ["stochastic"] * 4 + ["float64"],
+    ...                      "support_ok": [True, False, True, True, True]}, 0.9)
+    [4]
+    """
+    t = pd.DataFrame(dict(recovery))
+    q = t[(t.rounding == "stochastic") & (t.bits <= 16)]
+    rate = q.groupby("bits").support_ok.mean()
+    return sorted(int(b) for b, r in rate.items() if r >= min_support)
+
+
+def best_speedup(solves: pd.DataFrame, max_bits: int = 16, eligible=None) -> tuple[int, float]:
     """The largest speed-up per iteration of a ``b``-bit solve (``b <= max_bits``) in a :func:`solve_timings` table.
 
     Parameters
@@ -373,6 +402,9 @@ def best_speedup(solves: pd.DataFrame, max_bits: int = 16) -> tuple[int, float]:
         :func:`solve_timings` output (float64 measured in the same call).
     max_bits : int
         Widest precision that counts as quantized (16: float32 and float64 do not).
+    eligible : iterable of int, optional
+        Only these precisions count (e.g. :func:`accurate_precisions`: a speed-up bought with a
+        precision that loses the support is not the paper's claim).
 
     Returns
     -------
@@ -383,10 +415,14 @@ def best_speedup(solves: pd.DataFrame, max_bits: int = 16) -> tuple[int, float]:
     Raises
     ------
     ValueError
-        If the table has no quantized row.
+        If the table has no quantized (and eligible) row.
     """
     q = solves[solves.bits <= max_bits]
+    if eligible is not None:
+        q = q[q.bits.isin(list(eligible))]
     if q.empty:
-        raise ValueError(f"no solve at {max_bits} bits or fewer in the table")
+        raise ValueError(f"no solve at {max_bits} bits or fewer"
+                         + (f" among the eligible precisions {sorted(eligible)}" if eligible is not None else "")
+                         + " in the table")
     row = q.loc[q.speedup.idxmax()]
     return int(row.bits), float(row.speedup)
