@@ -154,3 +154,11 @@ def test_progress_bars_compare_by_their_last_state():
     b = verify._output_texts(bar("fit: 0%| 0/9 [00:00<?, ?it/s]", "fit: 40%| 4/9 [00:01<00:02, 2.0it/s]",
                                  "fit: 100%| 9/9 [00:05<00:00, 1.8it/s]"), pats)
     assert a == b == ["[stderr] fit: 100%| 9/9 [<time>]\n"]
+
+
+def test_sanitize_hides_tensorflow_log_clock_and_pid():
+    a = "I0000 00:00:1796363182.187519   31574 port.cc:153] oneDNN custom operations are on."
+    b = "I0000 00:00:1796399999.000001    4242 port.cc:153] oneDNN custom operations are on."
+    assert _sanitize(a) == _sanitize(b) == "I<time> <pid> port.cc:153] oneDNN custom operations are on."
+    e = "E0000 00:00:1796363263.207398   31636 cuda_platform.cc:52] failed call to cuInit"
+    assert _sanitize(e) != _sanitize(e.replace("cuInit", "cuCtx"))        # the message is still compared
