@@ -279,9 +279,13 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "run").mkdir(parents=True)
     sanitize = Path(__file__).resolve().parent.parent / SANITIZE   # the checkout's own patterns
-    ipydir = scratch / "ipython"       # nbval's kernels load repro.nbquiet (a trailing ';' silences, as in the record)
+    # nbval's kernels load repro.nbquiet (a trailing ';' silences, as in the record), and they
+    # capture what C++ code writes to file descriptor 2 (TensorFlow's log lines), as `repro run`'s
+    # kernels do: ipykernel stops that capture when it inherits pytest's PYTEST_CURRENT_TEST.
+    ipydir = scratch / "ipython"
     (ipydir / "profile_default").mkdir(parents=True)
     (ipydir / "profile_default" / "ipython_kernel_config.py").write_text(
+        'import os\nos.environ.pop("PYTEST_CURRENT_TEST", None)\n'
         'c.InteractiveShellApp.extensions = ["repro.nbquiet"]\n', encoding="utf-8")
     env = {**os.environ, "REPRO_RUN_DIR": str(scratch / "run"), "REPRO_PROFILE": profile,
            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "IPYTHONDIR": str(ipydir)}
