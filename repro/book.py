@@ -77,9 +77,7 @@ def across_seeds(chain: str, profile: str = "full") -> dict[str, str]:
     for r in sweep.stability(chain, profile, "seed"):
         if r["n"] < 2:
             continue
-        order = {v: i for i, v in enumerate(claims_mod.VERDICTS)}
-        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(r["verdicts"].items(), key=lambda kv: order.get(kv[0], 99)))
-        text = f"{r['n']} seeds: {verdicts}"
+        text = f"{r['n']} seeds: {sweep.verdict_counts(r['verdicts'])}"
         if r["min"] is not None:
             text += f"; {claims_mod.format_value(r['min'])} to {claims_mod.format_value(r['max'])}"
         flips = len(r["verdicts"]) > 1

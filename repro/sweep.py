@@ -108,6 +108,12 @@ def variant_stores(chain: str, profile: str, key: str | None = None) -> dict[str
     return out
 
 
+def verdict_counts(verdicts: dict[str, int]) -> str:
+    """``{verdict: count}`` as text, strongest verdict first: ``"3 reproduced, 2 not reproduced"``."""
+    order = {v: i for i, v in enumerate(claims_mod.VERDICTS)}
+    return ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items(), key=lambda kv: order.get(kv[0], 99)))
+
+
 def stability(chain: str, profile: str = "full", key: str = "seed") -> list[dict]:
     """Per claim, across the variants that sweep ``key``: verdict counts and min / median / max of ours.
 
@@ -135,8 +141,7 @@ def stability(chain: str, profile: str = "full", key: str = "seed") -> list[dict
         if len(verdicts) == 1:                      # the same verdict everywhere: say which
             summary = f"{next(iter(verdicts))} in {len(got)} of {len(got)}"
         else:                                       # it flips: every verdict with its count, strongest first
-            order = {v: i for i, v in enumerate(claims_mod.VERDICTS)}
-            summary = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items(), key=lambda kv: order.get(kv[0], 99)))
+            summary = verdict_counts(verdicts)
         rows.append({"key": k, "statement": got[0]["statement"], "n": len(got), "reproduced": n_rep,
                      "verdicts": verdicts, "min": min(nums) if nums else None,
                      "median": statistics.median(nums) if nums else None, "max": max(nums) if nums else None,
