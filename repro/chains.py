@@ -48,6 +48,7 @@ class RunContext:
 
     def __init__(self, chain: str, profile: str, overrides: Mapping[str, Any] | None, notebook: str):
         self.params = params_mod.load(chain, profile, overrides)
+        params_mod.check_requirements(chain, profile)
         self.chain = chain
         self.profile = profile
         self.notebook = notebook
@@ -473,8 +474,9 @@ def run(chain: str, profile: str = "full", overrides: Mapping[str, Any] | None =
     """
     import papermill as pm
 
-    params_mod.check_profile(profile)
+    params_mod.check_profile(profile, chain)
     p = params_mod.load(chain, profile, overrides)  # validates before anything runs
+    params_mod.check_requirements(chain, profile)
     cs = params_mod.spec(chain)
     for dataset in cs.data:
         data.verify(dataset)

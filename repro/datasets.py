@@ -146,15 +146,18 @@ def cifar10_file(index: int) -> str:
     return f"test/{CIFAR10_CLASSES[index // 1000]}/{index % 1000:04d}.jpg"
 
 
-def cifar10_jpegs(n: int, rng: np.random.Generator) -> tuple[list[bytes], list[str]]:
+def cifar10_jpegs(n: int, rng: np.random.Generator, exclude=()) -> tuple[list[bytes], list[str]]:
     """``n`` CIFAR-10 test JPEGs as raw bytes, drawn without replacement across the ten classes.
 
     Parameters
     ----------
     n : int
-        Number of images, 1..10000.
+        Number of images, 1..10000 (minus the excluded ones).
     rng : numpy.random.Generator
-        Draws the images (``rng.choice(10000, n, replace=False)``).
+        Draws the images (``rng.choice(10000, n, replace=False)``; with ``exclude``, the same
+        draw among the remaining images in their order).
+    exclude : iterable of str
+        Names (as returned) never to draw, e.g. a training set's, for a disjoint held-out set.
 
     Returns
     -------
@@ -163,9 +166,14 @@ def cifar10_jpegs(n: int, rng: np.random.Generator) -> tuple[list[bytes], list[s
     names : list of str
         Their paths inside the data set, e.g. ``"test/cat/0042.jpg"``.
     """
-    if not isinstance(n, Integral) or not 1 <= n <= 10000:
-        raise ValueError(f"n must be an integer in 1..10000, got {n!r}")
-    pick = rng.choice(10000, size=n, replace=False)
+    excluded = set(exclude)
+    pool = [k for k in range(10000) if cifar10_file(k) not in excluded] if excluded else None
+    size = 10000 if pool is None else len(pool)
+    if not isinstance(n, Integral) or not 1 <= n <= size:
+        raise ValueError(f"n must be an integer in 1..{size}, got {n!r}")
+    pick = rng.choice(size, size=n, replace=False)
+    if pool is not None:
+        pick = [pool[int(k)] for k in pick]
     names = [cifar10_file(int(k)) for k in pick]
     return [data.locate(CIFAR10, rel).read_bytes() for rel in names], names
 

@@ -153,6 +153,28 @@ class ChainSpec:
     tolerance: Mapping[str, tuple[float, str]] = field(default_factory=dict)
     """Notebooks whose numbers ``repro verify`` compares within a relative tolerance instead of
     exactly, with the reason (TensorFlow training): stem -> (rtol, reason)."""
+    extra_profiles: Mapping[str, "ExtraProfile"] = field(default_factory=dict)
+    """The chain's own profiles beside smoke and full (``profiles:`` in params.yaml)."""
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        """Every profile this chain can run: :data:`PROFILES`, then its own."""
+        return PROFILES + tuple(self.extra_profiles)
+
+
+REQUIREMENTS = ("gpu",)
+"""What an extra profile may require of the machine (checked by :func:`check_requirements`)."""
+
+
+@dataclass(frozen=True)
+class ExtraProfile:
+    """A chain's own profile (e.g. ``gpu``): its parameters are those of ``like`` unless the
+    parameter declares a value for it, and it may require something of the machine."""
+
+    name: str
+    like: str
+    doc: str
+    requires: tuple[str, ...] = ()
 
 
 class Params(Mapping):
@@ -221,6 +243,7 @@ def spec(chain: str) -> ChainSpec:
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {exc}") from None
     declared = raw.get("parameters") or {}
+    extra = _extra_profiles(path, raw.get("profiles"))
     specs: dict[str, ParamSpec] = {}
     for name, d in declared.items():
         if not isinstance(d, dict) or "type" not in d:
@@ -234,6 +257,12 @@ def spec(chain: str) -> ChainSpec:
             if missing:
                 raise ParameterError(f"{path}: parameter '{name}' has no value for profile(s) {', '.join(missing)}")
             values = {p: d[p] for p in PROFILES}
+        for name_x, xp in extra.items():
+            values[name_x] = d.get(name_x, values[xp.like])
+        unknown = [k for k in d if k not in _PARAM_KEYS and k not in extra]
+        if unknown:
+            raise ParameterError(f"{path}: parameter '{name}' has unknown key(s) {', '.join(map(str, unknown))}; "
+                                 f"allowed: {', '.join(_PARAM_KEYS + tuple(extra))}")
         ps = ParamSpec(
             name=name,
             type=d["type"],
@@ -243,7 +272,7 @@ def spec(chain: str) -> ChainSpec:
             max=d.get("max"),
             choices=tuple(d["choices"]) if "choices" in d else None,
         )
-        for p in PROFILES:  # the file's own defaults must pass their own checks
+        for p in values:  # the file's own defaults must pass their own checks
             ps.coerce(values[p], chain)
         specs[name] = ps
     notebooks = tuple(raw.get("notebooks") or sorted(p.name for p in path.parent.glob("[0-9][0-9]_*.ipynb")))
@@ -256,10 +285,38 @@ def spec(chain: str) -> ChainSpec:
         reads=_reads(path, notebooks, raw.get("reads")),
         verify=not_compared,
         tolerance=tolerance,
+        extra_profiles=MappingProxyType(extra),
         data=tuple(raw.get("data") or ()),
         params=MappingProxyType(specs),
         path=path,
     )
+
+
+_PARAM_KEYS = ("type", "doc", "value", "min", "max", "choices") + PROFILES
+
+
+def _extra_profiles(path: Path, declared: Any) -> dict[str, ExtraProfile]:
+    """The ``profiles:`` mapping of params.yaml: ``{name: {like: smoke|full, doc: text, requires: [gpu]}}``."""
+    if not declared:
+        return {}
+    if not isinstance(declared, dict):
+        raise ParameterError(f"{path}: 'profiles' must map a profile name to {{like, doc, requires}}")
+    out = {}
+    for name, d in declared.items():
+        name = str(name)
+        if name in PROFILES or not name.isidentifier():
+            raise ParameterError(f"{path}: profile name '{name}' is taken or not a plain name")
+        if not isinstance(d, dict) or d.get("like") not in PROFILES or not str(d.get("doc", "")).strip():
+            raise ParameterError(f"{path}: profile '{name}' needs 'like' (one of {', '.join(PROFILES)}) and 'doc'")
+        req = d.get("requires") or []
+        req = [req] if isinstance(req, str) else list(req)
+        bad = [r for r in req if r not in REQUIREMENTS]
+        if bad or set(d) - {"like", "doc", "requires"}:
+            raise ParameterError(f"{path}: profile '{name}': unknown requirement or key "
+                                 f"({', '.join(map(str, bad or sorted(set(d) - {'like', 'doc', 'requires'})))}); "
+                                 f"requirements: {', '.join(REQUIREMENTS)}")
+        out[name] = ExtraProfile(name, d["like"], " ".join(str(d["doc"]).split()), tuple(req))
+    return out
 
 
 def _reads(path: Path, notebooks: tuple[str, ...], declared: Any) -> Mapping[str, tuple[str, ...]]:
@@ -335,11 +392,33 @@ def upstream(cs: ChainSpec, notebook: str) -> set[str]:
     return seen
 
 
-def check_profile(profile: str) -> str:
-    """Return ``profile`` if it is one of :data:`PROFILES`; raises :class:`ParameterError` otherwise."""
-    if profile not in PROFILES:
-        raise ParameterError(f"unknown profile '{profile}'; allowed: {', '.join(PROFILES)}")
+def check_profile(profile: str, chain: str | None = None) -> str:
+    """Return ``profile`` if it is one of :data:`PROFILES` (or of ``chain``'s own profiles);
+    raises :class:`ParameterError` otherwise."""
+    allowed = spec(chain).profiles if chain is not None else PROFILES
+    if profile not in allowed:
+        where = f" for chain '{chain}'" if chain is not None else ""
+        raise ParameterError(f"unknown profile '{profile}'{where}; allowed: {', '.join(allowed)}")
     return profile
+
+
+def gpu_devices() -> list:
+    """The GPUs TensorFlow sees (imports TensorFlow)."""
+    import os
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    return list(tf.config.list_physical_devices("GPU"))
+
+
+def check_requirements(chain: str, profile: str) -> None:
+    """Raise :class:`~repro.errors.ChainError` when ``profile`` of ``chain`` needs what this machine lacks.
+
+    Today the one requirement is ``gpu``: TensorFlow must see at least one GPU.
+    """
+    xp = spec(chain).extra_profiles.get(profile)
+    if xp is not None and "gpu" in xp.requires and not gpu_devices():
+        raise ChainError(f"chain '{chain}': profile '{profile}' needs a GPU ({xp.doc}), and TensorFlow sees none "
+                         f"on this machine; run the 'full' profile on CPUs instead")
 
 
 def validate_overrides(chain: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -371,7 +450,7 @@ def load(chain: str, profile: str = "smoke", overrides: Mapping[str, Any] | None
     ParameterError
         Unknown profile, unknown key, wrong type or value out of range.
     """
-    check_profile(profile)
+    check_profile(profile, chain)
     cs = spec(chain)
     checked = validate_overrides(chain, overrides)
     values = {name: ps.coerce(ps.values[profile], chain) for name, ps in cs.params.items()}
@@ -383,8 +462,12 @@ def describe(chain: str) -> str:
     """A plain-text table of a chain's parameters (for ``repro params <id>``)."""
     cs = spec(chain)
     lines = [f"{chain}: {cs.title} ({cs.paper})", ""]
+    for xp in cs.extra_profiles.values():
+        need = f"; needs {', '.join(xp.requires)}" if xp.requires else ""
+        lines += [f"profile {xp.name} (as {xp.like}, except where shown{need}): {xp.doc}", ""]
     for ps in cs.params.values():
-        lines.append(f"  {ps.name:<22} {ps.describe():<28} smoke={ps.values['smoke']!r} full={ps.values['full']!r}")
+        own = "".join(f" {x}={ps.values[x]!r}" for x in cs.extra_profiles if ps.values[x] != ps.values[cs.extra_profiles[x].like])
+        lines.append(f"  {ps.name:<22} {ps.describe():<28} smoke={ps.values['smoke']!r} full={ps.values['full']!r}{own}")
         if ps.doc:
             lines.append(f"  {'':<22} {ps.doc}")
     return "\n".join(lines)

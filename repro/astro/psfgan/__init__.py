@@ -10,7 +10,8 @@ Modules, one concept each:
 - :mod:`.sdss`        the real SDSS test hosts (unit conversion, cut-outs, views) and training PSFs;
 - :mod:`.gan`         the pix2pix-style network in Keras 3: stretch, generator, discriminator, training, inference;
 - :mod:`.parametric`  the baseline: a Sérsic + point-source fit with pyimfit (GALFIT's role in the paper);
-- :mod:`.metrics`     relative magnitude errors, robust scatter, error summaries.
+- :mod:`.metrics`     relative magnitude errors, robust scatter, error summaries;
+- :mod:`.validation`  scoring a generator by the recovered magnitudes (checkpoint choice, comparison).
 
 The chain's glue (setup, seeds, threads, the speed experiment, stamp display) is
 :mod:`repro.papers.psfgan`. Every public name of the modules is importable from here, e.g.
@@ -24,9 +25,12 @@ from .gan import (
     GANError,
     build_discriminator,
     build_generator,
+    LR_SCHEDULES,
     center_weight_map,
     configure_tensorflow,
+    dihedral,
     image_scale,
+    learning_rate_schedule,
     prepare,
     remove_point_source,
     stretch,
@@ -63,6 +67,7 @@ from .sdss import (
     real_views,
     to_nanomaggies,
 )
+from .validation import recovered_errors, score_errors, validation_metrics
 from .simulation import (
     HostSet,
     SimulationError,
@@ -94,7 +99,10 @@ __all__ = [
     "cut_centred", "load_real_hosts", "real_views",
     # gan
     "STRETCH_A", "GANError", "stretch", "unstretch", "image_scale", "prepare", "center_weight_map",
-    "configure_tensorflow", "build_generator", "build_discriminator", "PSFGAN", "remove_point_source",
+    "configure_tensorflow", "build_generator", "build_discriminator", "PSFGAN", "remove_point_source", "dihedral",
+    "LR_SCHEDULES", "learning_rate_schedule",
+    # validation
+    "recovered_errors", "score_errors", "validation_metrics",
     # parametric
     "FitError", "TwoComponentFit", "model_lines", "fit_two_component", "fit_many", "fits_to_arrays",
     # metrics

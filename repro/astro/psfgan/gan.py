@@ -36,7 +36,7 @@ import numpy as np
 from ...errors import ReproError
 
 __all__ = ["STRETCH_A", "GANError", "stretch", "unstretch", "image_scale", "prepare", "center_weight_map",
-           "configure_tensorflow", "build_generator", "build_discriminator", "PSFGAN", "remove_point_source"]
+           "dihedral", "LR_SCHEDULES", "learning_rate_schedule", "configure_tensorflow", "build_generator", "build_discriminator", "PSFGAN", "remove_point_source"]
 
 STRETCH_A = 50.0
 """The ``a`` of the stretch arcsinh(a x / M) / arcsinh(a)."""
@@ -167,6 +167,72 @@ def center_weight_map(size: int, radius: float, weight: float) -> np.ndarray:
     c = size // 2
     w = np.where((yy - c) ** 2 + (xx - c) ** 2 <= radius ** 2, weight, 1.0)
     return (w / w.mean()).astype(np.float32)
+
+
+def dihedral(a: np.ndarray, t: int) -> np.ndarray:
+    """One of the eight symmetries of the square applied to a stack of network images.
+
+    Parameters
+    ----------
+    a : numpy.ndarray, shape (N, H, W, C)
+        Square images (H == W), channels last.
+    t : int
+        0..7, as in :func:`repro.astro.psfgan.transform` (0 is the identity).
+
+    Returns
+    -------
+    numpy.ndarray
+        The transformed stack.
+
+    Raises
+    ------
+    GANError
+        ``t`` outside 0..7.
+    """
+    from .psf import transform
+
+    if not 0 <= int(t) < 8:
+        raise GANError(f"dihedral transformation index must be in 0..7, got {t}")
+    return np.ascontiguousarray(np.moveaxis(transform(np.moveaxis(a, -1, 1), int(t)), 1, -1))
+
+
+LR_SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules of :func:`learning_rate_schedule`."""
+
+
+def learning_rate_schedule(lr: float, schedule: str = "constant", decay_steps: int = 0,
+                           final_fraction: float = 0.05):
+    """The optimisers' learning rate: constant, or cosine decay from ``lr`` to ``final_fraction * lr``.
+
+    Parameters
+    ----------
+    lr : float
+        The initial (or constant) learning rate.
+    schedule : {"constant", "cosine"}
+        The shape over the steps.
+    decay_steps : int
+        Steps of the cosine decay (>= 1 for "cosine"); after them the rate stays at its final value.
+    final_fraction : float
+        The final rate as a fraction of ``lr`` (0..1).
+
+    Returns
+    -------
+    float or keras.optimizers.schedules.CosineDecay
+
+    Raises
+    ------
+    GANError
+        An unknown schedule, or a cosine schedule without decay steps.
+    """
+    if schedule == "constant":
+        return float(lr)
+    if schedule != "cosine":
+        raise GANError(f"unknown learning-rate schedule {schedule!r}; known: {', '.join(LR_SCHEDULES)}")
+    if int(decay_steps) < 1 or not 0.0 <= final_fraction <= 1.0:
+        raise GANError(f"a cosine schedule needs decay_steps >= 1 and final_fraction in [0, 1]; "
+                       f"got {decay_steps} and {final_fraction}")
+    import keras
+    return keras.optimizers.schedules.CosineDecay(float(lr), int(decay_steps), alpha=float(final_fraction))
 
 
 # ------------------------------------------------------------------ models
@@ -312,17 +378,25 @@ class PSFGAN:
     seed : int
         ``keras.utils.set_random_seed`` before the networks are built (initial weights,
         dropout).
+    lr_schedule, decay_steps, lr_final_fraction
+        The learning rate over the steps (:func:`learning_rate_schedule`).
 
     Attributes
     ----------
     generator, discriminator : keras.Model
+    lr : float or keras.optimizers.schedules.LearningRateSchedule
+        The learning rate of both optimisers.
     history : list of dict
-        Per-epoch mean losses of :meth:`fit`.
+        One row per evaluation of :meth:`fit`: mean losses since the previous row, and the
+        validation metrics when a validation function is given.
+    best : dict or None
+        The row of the best validation score (the weights :meth:`fit` kept), if validated.
     """
 
     def __init__(self, size: int = 64, base_filters: int = 32, lr: float = 9e-5, beta_1: float = 0.5,
                  l1_weight: float = 100.0, center_weight: float = 10.0, center_radius: float = 5.0,
-                 n_dropout: int = 2, max_filters: int = 256, seed: int = 0):
+                 n_dropout: int = 2, max_filters: int = 256, seed: int = 0, lr_schedule: str = "constant",
+                 decay_steps: int = 0, lr_final_fraction: float = 0.05):
         import keras
         import tensorflow as tf
 
@@ -330,13 +404,19 @@ class PSFGAN:
         self.size = size
         self.generator = build_generator(size, base_filters, max_filters, n_dropout=n_dropout)
         self.discriminator = build_discriminator(size, base_filters)
-        self.g_opt = keras.optimizers.Adam(lr, beta_1=beta_1)
-        self.d_opt = keras.optimizers.Adam(lr, beta_1=beta_1)
+        self.lr = learning_rate_schedule(lr, lr_schedule, decay_steps, lr_final_fraction)
+        self.g_opt = keras.optimizers.Adam(self.lr, beta_1=beta_1)
+        self.d_opt = keras.optimizers.Adam(self.lr, beta_1=beta_1)
         self.l1_weight = float(l1_weight)
         self.wmap = tf.constant(center_weight_map(size, center_radius, center_weight)[None, :, :, None])
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
         self._step = tf.function(self._train_step)
         self.history: list[dict] = []
+        self.best: dict | None = None
+
+    def current_lr(self, step: int) -> float:
+        """The learning rate at optimiser step ``step`` (0-based)."""
+        return float(self.lr(step)) if callable(self.lr) else float(self.lr)
 
     def _train_step(self, x, y):
         import tensorflow as tf
@@ -355,28 +435,39 @@ class PSFGAN:
         self.d_opt.apply_gradients(zip(d_grad, self.discriminator.trainable_variables))
         return g_adv, g_l1, d_loss
 
-    def fit(self, inputs: np.ndarray, targets: np.ndarray, *, epochs: int = 1, batch_size: int = 16,
-            max_steps: int | None = None, seed: int = 0, checkpoint_dir=None, progress: bool = True,
+    def fit(self, inputs: np.ndarray, targets: np.ndarray, *, steps: int, batch_size: int = 16, seed: int = 0,
+            augment: bool = False, validate=None, eval_every: int = 0, checkpoint_dir=None, progress: bool = True,
             desc: str = "PSFGAN") -> list[dict]:
-        """Train on stacks in physical units.
+        """Train on stacks in physical units, validating every ``eval_every`` steps.
 
-        After every epoch the generator and discriminator weights are written to
-        ``checkpoint_dir`` (if given) as ``generator.weights.h5`` / ``discriminator.weights.h5``.
+        Pairs are drawn in epochs (a new permutation of all pairs each pass; a last incomplete
+        batch is skipped). Every ``eval_every`` steps and after the last one a row is added to
+        :attr:`history`; with ``validate`` given, the generator is scored on held-out pairs and,
+        when ``checkpoint_dir`` is given, the weights of the best score so far are kept there
+        (``generator.weights.h5``, ``discriminator.weights.h5``). Without ``validate`` the weights
+        of every row are written (the last ones remain).
 
         Parameters
         ----------
         inputs, targets : numpy.ndarray, shape (N, size, size)
             Host + point source, and host.
-        epochs : int
-            Passes over the pairs.
+        steps : int
+            Optimiser steps (>= 1).
         batch_size : int
-            Pairs per step (the last incomplete batch of an epoch is skipped).
-        max_steps : int, optional
-            Cap on the total number of steps (smoke runs).
+            Pairs per step (at most N).
         seed : int
-            Seed of the order of the pairs in every epoch.
+            Seed of the order of the pairs and of the augmentations.
+        augment : bool
+            Apply one of the eight dihedral transformations (rotations by 90 degrees, flips),
+            drawn per batch, to inputs and targets alike. The point source sits in the centre and
+            the L1 weight map is symmetric, so this changes neither the task nor the loss.
+        validate : callable, optional
+            ``validate(generator) -> dict`` with a float ``score`` (lower is better) and any
+            other metrics, all of which go into the history row.
+        eval_every : int
+            Steps between rows (0: one row at the end).
         checkpoint_dir : path-like, optional
-            Where to write the weights after every epoch.
+            Where to write the weights.
         progress : bool
             Show a progress bar.
         desc : str
@@ -385,49 +476,70 @@ class PSFGAN:
         Returns
         -------
         list of dict
-            :attr:`history`: per epoch ``epoch``, ``steps``, ``g_adv``, ``g_l1``, ``d_loss``,
-            ``seconds``.
+            :attr:`history`: per row ``step``, ``epoch`` (passes over the pairs, fractional),
+            ``lr``, the mean ``g_adv``, ``g_l1``, ``d_loss`` since the previous row,
+            ``train_seconds`` (cumulative, validation excluded) and the validation metrics.
 
         Raises
         ------
         GANError
-            ``inputs`` and ``targets`` are not both (N, size, size).
+            ``inputs`` and ``targets`` are not both (N, size, size), ``steps`` < 1, or
+            ``batch_size`` outside 1..N.
         """
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         if inputs.shape != targets.shape or inputs.ndim != 3 or inputs.shape[1:] != (self.size, self.size):
             raise GANError(f"inputs and targets must both be (N, {self.size}, {self.size}); "
                            f"got {inputs.shape} and {targets.shape}")
+        n = len(inputs)
+        if int(steps) < 1:
+            raise GANError(f"steps must be >= 1, got {steps}")
+        if not 1 <= batch_size <= n:
+            raise GANError(f"batch_size must be in 1..{n} (the number of pairs), got {batch_size}")
         x, y, _ = prepare(inputs, targets)
         rng = np.random.default_rng(seed)
-        n = len(x)
-        steps_per_epoch = max(n // batch_size, 1)
-        total = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-        done = 0
-        bar = tqdm(total=total, desc=desc, disable=not progress)
-        for ep in range(epochs):
-            order = rng.permutation(n)
-            acc = np.zeros(3)
-            k = 0
+        per_epoch = n // batch_size
+        every = int(eval_every) if eval_every and eval_every > 0 else int(steps)
+        acc, k, train_s = np.zeros(3), 0, 0.0
+        order, pos = rng.permutation(n), 0
+        best_score = np.inf
+        bar = tqdm(total=int(steps), desc=desc, disable=not progress)
+        for step in range(1, int(steps) + 1):
+            if pos + batch_size > n:
+                order, pos = rng.permutation(n), 0
+            idx = np.sort(order[pos:pos + batch_size])
+            pos += batch_size
+            xb, yb = x[idx], y[idx]
+            if augment:
+                t = int(rng.integers(8))
+                xb, yb = dihedral(xb, t), dihedral(yb, t)
             t0 = time.perf_counter()
-            for s in range(steps_per_epoch):
-                if done >= total:
-                    break
-                idx = np.sort(order[s * batch_size:(s + 1) * batch_size])
-                out = self._step(x[idx], y[idx])
-                acc += [float(v) for v in out]
-                k += 1
-                done += 1
-                bar.update(1)
-            if k:
-                rec = dict(epoch=ep + 1, steps=done, g_adv=acc[0] / k, g_l1=acc[1] / k, d_loss=acc[2] / k,
-                           seconds=time.perf_counter() - t0)
-                self.history.append(rec)
-                bar.set_postfix(l1=f"{rec['g_l1']:.4f}", d=f"{rec['d_loss']:.3f}")
+            out = self._step(xb, yb)
+            acc += [float(v) for v in out]
+            train_s += time.perf_counter() - t0
+            k += 1
+            bar.update(1)
+            if step % every and step != steps:
+                continue
+            row = dict(step=step, epoch=step / per_epoch, lr=self.current_lr(step - 1), g_adv=acc[0] / k,
+                       g_l1=acc[1] / k, d_loss=acc[2] / k, train_seconds=train_s)
+            acc, k = np.zeros(3), 0
+            if validate is not None:
+                metrics = dict(validate(self.generator))
+                score = float(metrics["score"])
+                row.update(metrics)
+                row["best"] = bool(score < best_score)
+                if row["best"]:
+                    best_score = score
+                    self.best = row
+                    if checkpoint_dir is not None:
+                        self.save(checkpoint_dir)
+                bar.set_postfix(l1=f"{row['g_l1']:.4f}", val=f"{score:.4f}")
+            else:
+                bar.set_postfix(l1=f"{row['g_l1']:.4f}", d=f"{row['d_loss']:.3f}")
                 if checkpoint_dir is not None:
                     self.save(checkpoint_dir)
-            if done >= total:
-                break
+            self.history.append(row)
         bar.close()
         return self.history
 

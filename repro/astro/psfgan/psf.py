@@ -226,7 +226,7 @@ def transform(img: np.ndarray, k: int) -> np.ndarray:
     Parameters
     ----------
     img : numpy.ndarray
-        A 2-D image.
+        A 2-D image, or a stack whose last two axes are the image's.
     k : int
         View index, 0..7 (0 is the image itself).
 
@@ -242,9 +242,9 @@ def transform(img: np.ndarray, k: int) -> np.ndarray:
     """
     if not 0 <= k < 8:
         raise ValueError(f"view index must be in 0..7, got {k}")
-    out = np.rot90(img, k % 4)
+    out = np.rot90(img, k % 4, axes=(-2, -1))
     if k >= 4:
-        out = out[:, ::-1]
+        out = out[..., ::-1]
     return np.ascontiguousarray(out)
 
 
