@@ -1,6 +1,6 @@
 """Command line: ``python -m repro <command>``.
 
-  run <id> [--profile smoke|full] [-p key value ...] [--force]   re-run one paper
+  run <id> [--profile smoke|full|<own>] [-p key value ...] [--force] re-run one paper
   params <id>                                                    list a chain's parameters
   list                                                           the chains
   claims [--format text|markdown|json] [--chain id] [--profile p] the claims table
@@ -39,7 +39,8 @@ def _build() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run one chain (papermill), outputs in results/<id>/<profile>/")
     r.add_argument("chain")
-    r.add_argument("--profile", default="full", help="smoke or full (default full)")
+    r.add_argument("--profile", default="full",
+                   help="smoke, full (default) or a profile of the chain's own (e.g. psfgan's gpu; see repro params <id>)")
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[],
                    help="override one parameter (repeatable)")
     r.add_argument("--force", action="store_true", help="execute every notebook even if unchanged")

@@ -68,3 +68,14 @@ def test_cifar10_test_set_subset():
     assert np.array_equal(labels, np.repeat(np.arange(10), 3))
     with pytest.raises(ValueError, match="per_class"):
         ds.load_cifar10(per_class=0)
+
+
+@needs_data
+def test_cifar10_jpegs_exclude_gives_a_disjoint_draw_and_none_keeps_the_old_one():
+    jp, names = ds.cifar10_jpegs(50, np.random.default_rng(0))
+    assert names == [ds.cifar10_file(int(k)) for k in np.random.default_rng(0).choice(10000, 50, replace=False)]
+    jp2, names2 = ds.cifar10_jpegs(50, np.random.default_rng(0), exclude=names)
+    assert not set(names) & set(names2) and len(set(names2)) == 50
+    assert all(j[:2] == b"\xff\xd8" for j in jp2)   # JPEG files
+    with pytest.raises(ValueError, match="1..9950"):
+        ds.cifar10_jpegs(9951, np.random.default_rng(0), exclude=names)

@@ -77,3 +77,51 @@ def test_bool_and_list_coercion():
         ls.coerce([0, 2], "x")
     with pytest.raises(ParameterError, match="non-empty"):
         ls.coerce("", "x")
+
+
+def _toy(tmp_path, monkeypatch, profiles, extra=""):
+    folder = tmp_path / "notebooks" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "params.yaml").write_text(
+        "chain: toy\nprofiles:\n" + profiles + "\nparameters:\n"
+        "  n:\n    type: int\n    min: 1\n    smoke: 1\n    full: 10\n" + extra, encoding="utf-8")
+    monkeypatch.setattr(params, "notebooks_root", lambda: tmp_path / "notebooks")
+
+
+def test_extra_profile_inherits_its_base_and_takes_its_own_values(tmp_path, monkeypatch):
+    _toy(tmp_path, monkeypatch, "  big:\n    like: full\n    doc: a bigger run\n",
+         "    big: 100\n  m:\n    type: int\n    value: 3\n")
+    assert params.spec("toy").profiles == ("smoke", "full", "big")
+    p = params.load("toy", "big")
+    assert (p.n, p.m, p.profile) == (100, 3, "big")
+    assert "profile big (as full" in params.describe("toy") and "big=100" in params.describe("toy")
+    params.check_requirements("toy", "big")   # requires nothing
+    with pytest.raises(ParameterError, match="unknown profile 'huge' for chain 'toy'.*smoke, full, big"):
+        params.load("toy", "huge")
+
+
+@pytest.mark.parametrize("profiles,fragment", [
+    ("  full:\n    like: full\n    doc: x\n", "taken"),
+    ("  big:\n    like: medium\n    doc: x\n", "needs 'like'"),
+    ("  big:\n    like: full\n", "needs 'like'"),
+    ("  big:\n    like: full\n    doc: x\n    requires: [tpu]\n", "unknown requirement"),
+])
+def test_bad_extra_profiles_are_rejected(tmp_path, monkeypatch, profiles, fragment):
+    _toy(tmp_path, monkeypatch, profiles)
+    with pytest.raises(ParameterError, match=fragment):
+        params.spec("toy")
+
+
+def test_a_value_for_an_undeclared_profile_is_rejected(tmp_path, monkeypatch):
+    _toy(tmp_path, monkeypatch, "  big:\n    like: full\n    doc: x\n", "    bigg: 3\n")
+    with pytest.raises(ParameterError, match="unknown key.*bigg"):
+        params.spec("toy")
+
+
+def test_a_gpu_profile_is_refused_where_tensorflow_sees_no_gpu(tmp_path, monkeypatch):
+    _toy(tmp_path, monkeypatch, "  gpu:\n    like: full\n    doc: one GPU\n    requires: gpu\n")
+    monkeypatch.setattr(params, "gpu_devices", lambda: [])
+    with pytest.raises(ChainError, match="profile 'gpu' needs a GPU.*TensorFlow sees none"):
+        params.check_requirements("toy", "gpu")
+    monkeypatch.setattr(params, "gpu_devices", lambda: ["GPU:0"])
+    params.check_requirements("toy", "gpu")

@@ -48,8 +48,8 @@ def test_gan_shapes_training_and_inference_units(tmp_path):
     assert g.discriminator.output_shape[-1] == 1
     rng = np.random.default_rng(0)
     x = rng.normal(0, 0.05, (8, 16, 16)) + 1.0
-    hist = g.fit(x, 0.5 * x, epochs=1, batch_size=4, max_steps=1, progress=False, checkpoint_dir=tmp_path / "ck")
-    assert len(hist) == 1 and np.isfinite(hist[0]["g_l1"])
+    hist = g.fit(x, 0.5 * x, steps=1, batch_size=4, progress=False, checkpoint_dir=tmp_path / "ck")
+    assert len(hist) == 1 and np.isfinite(hist[0]["g_l1"]) and hist[0]["step"] == 1
     out = gan.remove_point_source(g.generator, x)
     assert out.shape == x.shape and np.all(np.isfinite(out))
     # the output is in the input's units: |out| <= sinh(arcsinh(50)) * max / 50 = max
@@ -62,6 +62,62 @@ def test_gan_shapes_training_and_inference_units(tmp_path):
     with pytest.raises(gan.GANError, match="03_train"):
         h.load(tmp_path / "missing")
     with pytest.raises(gan.GANError):
-        g.fit(x[:, :8, :8], x[:, :8, :8], progress=False)
+        g.fit(x[:, :8, :8], x[:, :8, :8], steps=1, progress=False)
+    with pytest.raises(gan.GANError, match="steps"):
+        g.fit(x, x, steps=0, progress=False)
+    with pytest.raises(gan.GANError, match="batch_size"):
+        g.fit(x, x, steps=1, batch_size=9, progress=False)
     with pytest.raises(gan.GANError):
         gan.build_generator(size=24)
+
+
+def test_validation_keeps_the_best_checkpoint_and_records_every_score(tmp_path):
+    """A validation function whose scores go 3, 1, 2: the kept weights are those of the second evaluation."""
+    g = gan.PSFGAN(size=16, base_filters=4, max_filters=8, seed=0)
+    x = np.random.default_rng(0).normal(0, 0.05, (8, 16, 16)) + 1.0
+    scores, outputs = iter([3.0, 1.0, 2.0]), []
+
+    def validate(generator):
+        outputs.append(gan.remove_point_source(generator, x))
+        return {"score": next(scores), "extra": 7}
+
+    hist = g.fit(x, 0.5 * x, steps=6, batch_size=4, eval_every=2, validate=validate, augment=True,
+                 checkpoint_dir=tmp_path / "ck", progress=False)
+    assert [h["step"] for h in hist] == [2, 4, 6] and [h["best"] for h in hist] == [True, True, False]
+    assert g.best["step"] == 4 and hist[0]["extra"] == 7 and hist[-1]["epoch"] == 3.0
+    h = gan.PSFGAN(size=16, base_filters=4, max_filters=8, seed=1)
+    h.load(tmp_path / "ck")
+    kept = gan.remove_point_source(h.generator, x)
+    assert np.allclose(kept, outputs[1]) and not np.allclose(kept, outputs[2])
+
+
+def test_same_seed_same_training():
+    x = np.random.default_rng(0).normal(0, 0.05, (8, 16, 16)) + 1.0
+    runs = []
+    for _ in range(2):
+        g = gan.PSFGAN(size=16, base_filters=4, max_filters=8, seed=3, lr_schedule="cosine", decay_steps=3)
+        runs.append(g.fit(x, 0.5 * x, steps=3, batch_size=4, seed=5, augment=True, progress=False)[-1]["g_l1"])
+    assert runs[0] == pytest.approx(runs[1], rel=1e-5)
+
+
+def test_dihedral_is_the_psf_transform_on_every_image():
+    from repro.astro.psfgan import transform
+    a = np.random.default_rng(1).random((3, 5, 5, 1))
+    for t in range(8):
+        d = gan.dihedral(a, t)
+        assert all(np.array_equal(d[i, :, :, 0], transform(a[i, :, :, 0], t)) for i in range(3))
+    assert np.array_equal(gan.dihedral(a, 0), a)
+    with pytest.raises(gan.GANError, match="0..7"):
+        gan.dihedral(a, 8)
+
+
+def test_learning_rate_schedules():
+    assert gan.learning_rate_schedule(1e-3) == 1e-3
+    sched = gan.learning_rate_schedule(2e-4, "cosine", 100, 0.05)
+    assert float(sched(0)) == pytest.approx(2e-4)
+    assert float(sched(50)) == pytest.approx(2e-4 * (0.05 + 0.95 * 0.5), rel=1e-4)
+    assert float(sched(100)) == pytest.approx(1e-5, rel=1e-4)
+    with pytest.raises(gan.GANError, match="unknown learning-rate schedule"):
+        gan.learning_rate_schedule(1e-3, "step")
+    with pytest.raises(gan.GANError, match="decay_steps"):
+        gan.learning_rate_schedule(1e-3, "cosine", 0)

@@ -18,7 +18,7 @@ def no_tf_config(monkeypatch):
 def test_setup_names_seeds_and_applies_threads(no_tf_config):
     P = params.load("psfgan", "smoke", {"seed": 7, "threads": 3})
     S = paper.setup(P)
-    assert S.seeds == paper.Seeds(real_hosts=7, simulation=7, gan_init=7, gan_batches=7)
+    assert S.seeds == paper.Seeds(real_hosts=7, simulation=7, gan_init=7, gan_batches=7, validation=(7, 1))
     assert S.threads == 3 and no_tf_config == [{"threads": 3}]
     assert params.load("psfgan", "smoke").threads == params.load("psfgan", "full").threads == 2
 
@@ -38,19 +38,41 @@ def test_new_gan_uses_the_run_parameters(no_tf_config):
     assert g.generator.get_layer("enc0").filters == P.base_filters
 
 
-def test_time_against_fit_returns_the_ratios():
+def test_speed_benchmark_returns_medians_fastest_and_ratios():
     from repro.astro.psfgan import PSFGAN, point_source_image
     g = PSFGAN(size=16, base_filters=4, max_filters=8, seed=0)
     yy, xx = np.indices((7, 7)) - 3
     psf = np.exp(-0.5 * (yy ** 2 + xx ** 2) / 1.2 ** 2)
     psf /= psf.sum()
-    img = point_source_image(psf, 50.0, 16) + np.random.default_rng(0).normal(0, 0.01, (16, 16))
-    out = paper.time_against_fit(g.generator, img[None], [psf], [0], [0.01], [900.0], aperture_radius=6.0,
-                                 ftol=1e-5)
-    assert out["images"] == 1 and len(out["gan_s"]) == len(out["fit_s"]) == 1
-    assert out["ratio_median"] == pytest.approx(out["fit_median_s"] / out["gan_median_s"])
+    img = np.stack([point_source_image(psf, f, 16) + np.random.default_rng(i).normal(0, 0.01, (16, 16))
+                    for i, f in enumerate((50.0, 80.0))])
+    out = paper.speed_benchmark(g.generator, img, [psf], [0, 0], [0.01, 0.01], [900.0, 900.0], aperture_radius=6.0,
+                                ftol=1e-5, repeats=2, processes=2, batch_images=8, batch_size=4, progress=False)
+    assert out["images"] == 2 and out["repeats"] == 2 and out["processes"] == 2
+    for k in ("gan_single_s", "gan_batched_s", "fit_serial_s", "fit_per_core_s"):
+        assert len(out[k]) == 2 and min(out[k]) > 0
+        assert out[f"{k}_fastest"] == min(out[k]) and out[f"{k}_median"] == pytest.approx(np.median(out[k]))
+    assert out["ratio_like_for_like"] == pytest.approx(out["fit_per_core_s_median"] / out["gan_batched_s_median"])
+    assert out["ratio_single"] == pytest.approx(out["fit_serial_s_median"] / out["gan_single_s_median"])
     with pytest.raises(ValueError):
-        paper.time_against_fit(g.generator, img[:0], [psf], [], [], [], aperture_radius=6.0, ftol=1e-5)
+        paper.speed_benchmark(g.generator, img[:0], [psf], [], [], [], aperture_radius=6.0, ftol=1e-5)
+    with pytest.raises(ValueError):
+        paper.speed_benchmark(g.generator, img, [psf], [0, 0], [0.01] * 2, [900.0] * 2, aperture_radius=6.0,
+                              ftol=1e-5, repeats=0)
+
+
+def test_gpu_profile_is_declared_and_refused_without_a_gpu(monkeypatch):
+    from repro import chains
+    cs = params.spec("psfgan")
+    assert "gpu" in cs.profiles and cs.extra_profiles["gpu"].requires == ("gpu",)
+    P = params.load("psfgan", "gpu")
+    assert (P.stamp_size, P.base_filters, P.train_steps) == (128, 64, 60000)
+    assert P.fit_ftol == params.load("psfgan", "full").fit_ftol   # inherited from full
+    monkeypatch.setattr(params, "gpu_devices", lambda: [])
+    with pytest.raises(ChainError, match="needs a GPU"):
+        chains.run("psfgan", "gpu")
+    with pytest.raises(params.ParameterError, match="unknown profile 'gpu' for chain 'agn'"):
+        params.load("agn", "gpu")
 
 
 def test_show_stamp_draws_without_ticks():

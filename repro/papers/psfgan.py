@@ -196,6 +196,42 @@ class Setup:
         out["cifar"] = make_pairs(cifar_hosts(jpegs, P.stamp_size, psfs, rng), psfs, rng, **kw)
         return out
 
+    def make_test_set(self, rng: np.random.Generator) -> tuple[dict, list[np.ndarray]]:
+        """The real-host test pairs: ``n_views`` views of every host, ``n_contrasts`` point sources each.
+
+        Contrasts are drawn log-uniformly from equal strata of [contrast_min, contrast_max]; the
+        point source sits on the galaxy centre and is made of the view's own PSF.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Draws the contrasts and the point sources' noise.
+
+        Returns
+        -------
+        test : dict
+            ``inputs``, ``targets``, ``contrast``, ``host_flux``, ``ps_flux``, ``host_row``,
+            ``view``, ``psf_index``, ``gain``, ``sky_sigma``, ``names`` (what ``02_simulate``
+            saves as ``test.npz``).
+        view_psfs : list of numpy.ndarray
+            The PSF of every view (``test["psf_index"]`` indexes it).
+        """
+        from ..astro.psfgan import make_pairs, real_views, repeat_hosts, stratified_contrasts
+
+        P = self.params
+        hosts, host_psfs = self.real_hosts
+        views, view_psfs = real_views(hosts, host_psfs, P.n_views, P.stamp_size)
+        k = P.n_contrasts
+        contrasts = stratified_contrasts(len(views.images), k, P.contrast_min, P.contrast_max, rng).ravel()
+        rows = repeat_hosts(views, k)
+        test = make_pairs(rows, view_psfs, rng, contrasts=contrasts, aperture_radius=P.aperture_radius)
+        host_row = np.repeat(np.repeat(np.arange(len(hosts)), P.n_views), k)
+        test.update(host_row=host_row, view=np.tile(np.repeat(np.arange(P.n_views), k), len(hosts)),
+                    psf_index=rows.psf_index, gain=rows.gain,
+                    sky_sigma=np.array([hosts[i]["sky_sigma"] for i in host_row]),
+                    names=np.array([h["name"] for h in hosts]), rows=rows)
+        return test, view_psfs
+
     def validation_edges(self) -> np.ndarray:
         """Contrast bin edges of the validation and comparison statistics (5 log-spaced bins)."""
         return np.geomspace(self.params.contrast_min, self.params.contrast_max, 6)
