@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from repro import params  # noqa: E402
 from repro.astro import psfgan  # noqa: E402
@@ -92,7 +93,8 @@ def main(argv=None) -> int:
           f"validation pairs, batch {P0.batch_size}, score = host + point-source total error above contrast "
           f"{P0.claim_contrast:g}")
     if a.json:
-        Path(a.json).write_text(json.dumps({"params": base, "settings": {r["setting"]: SETTINGS[r["setting"]] for r in rows},
+        from repro import provenance
+        Path(a.json).write_text(json.dumps({"git": provenance.git_state(ROOT), "params": base, "settings": {r["setting"]: SETTINGS[r["setting"]] for r in rows},
                                             "rows": rows, "curves": curves}, indent=1))
     return 0
 
