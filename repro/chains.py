@@ -248,6 +248,40 @@ def notebooks_of(chain: str) -> list[Path]:
     return paths
 
 
+def _coalesced(outputs: list) -> list:
+    """Consecutive stream outputs of one name merged, each line reduced to what follows its last ``\r``."""
+    import re
+    out: list = []
+    for o in outputs:
+        if o.get("output_type") == "stream" and out and out[-1].get("output_type") == "stream" \
+                and out[-1].get("name") == o.get("name"):
+            out[-1]["text"] += o["text"]
+        else:
+            out.append(o)
+    for o in out:
+        if o.get("output_type") == "stream":
+            o["text"] = re.sub(r"[^\n]*\r(?!\n)", "", o["text"])
+    return out
+
+
+def coalesce_streams(path: Path) -> None:
+    """Rewrite an executed notebook with its stream outputs coalesced, as Jupyter shows them.
+
+    A progress bar sends one stream output per update (20,000 of them for a 20,000-step
+    training); a reader sees only the last state of each line. This keeps that state, which is
+    also what ``repro verify`` compares (nbval merges consecutive streams the same way), so the
+    record holds what the page shows and stays small. Written atomically.
+    """
+    import nbformat
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code" and cell.get("outputs"):
+            cell["outputs"] = _coalesced(cell["outputs"])
+    tmp = path.with_name(f".{path.name}.tmp")
+    nbformat.write(nb, str(tmp))
+    os.replace(tmp, path)
+
+
 @contextmanager
 def _stderr_to(path: Path):
     """Send this process's file descriptor 2 (and so the kernels' own noise: TensorFlow's C++
@@ -566,6 +600,7 @@ def _run_locked(chain, profile, p, cs, nbs, final, variant, force, allow_dirty, 
                     shutil.rmtree(failed, ignore_errors=True)
                     staging.rename(failed)
                     raise ChainError(_failure_message(chain, nb, exc, failed, logs)) from None
+                coalesce_streams(staging / nb.name)
                 store = claims_mod.load_store(staging / claims_mod.FILENAME)
                 missing = claims_mod.missing_in(chain, nb.stem, store, p)
                 if missing:

@@ -48,3 +48,20 @@ def test_the_record_fits_its_budget():
     big = {f: s for f, s in sizes.items() if s > 2 * 2 ** 20}
     assert not big, big
     assert sum(sizes.values()) < 20_000_000, sum(sizes.values())
+
+
+def test_progress_bar_updates_are_coalesced_to_what_a_reader_sees(tmp_path):
+    import nbformat
+    from repro.chains import coalesce_streams
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"GAN: {i:3d}%\r") for i in range(100)]
+    cell.outputs += [nbformat.v4.new_output("stream", name="stderr", text="GAN: 100%\n"),
+                     nbformat.v4.new_output("stream", name="stdout", text="score 0.0138\n"),
+                     nbformat.v4.new_output("stream", name="stdout", text="done\r\n")]
+    nb.cells = [cell]
+    p = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(p))
+    coalesce_streams(p)
+    out = nbformat.read(str(p), as_version=4).cells[0].outputs
+    assert [(o["name"], o["text"]) for o in out] == [("stderr", "GAN: 100%\n"), ("stdout", "score 0.0138\ndone\r\n")]
