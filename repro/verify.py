@@ -4,7 +4,8 @@ The executed notebooks of a chain's record are re-executed, in the chain's order
 nbval: every cell's outputs (text, tables, claims; not images, whose numbers are in the tables)
 are compared with the committed ones. The re-execution writes its results into a scratch folder
 ``results/<id>/.verify-<profile>-<pid>/``, never into the record, and the scratch folder is
-removed afterwards.
+removed afterwards. An interrupted verification (Ctrl-C, SIGTERM) stops its kernels, removes the
+scratch folder and writes nothing beside the record.
 
 What must legitimately differ between two executions — wall-clock times, absolute paths of the
 machine — is normalised by the patterns of ``tests/nbval_sanitize.cfg`` (each with its reason);
@@ -267,7 +268,7 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
     ChainError
         There is no record, or an executed notebook of it is missing.
     """
-    from .chains import notebooks_of
+    from .chains import _kill_children, _terminate_as_interrupt, notebooks_of
     cs = params_mod.spec(chain)
     record = Path(record) if record else results_root() / chain / profile
     nbs = [record / nb.name for nb in notebooks_of(chain)]
@@ -291,31 +292,36 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "IPYTHONDIR": str(ipydir)}
     results = []
     try:
-        for nb in nbs:
-            copy = scratch / nb.name
-            shutil.copy2(nb, copy)
-            if nb.stem in cs.tolerance:
-                res = _verify_within(nb, copy, cs.tolerance[nb.stem][0], sanitize, env, timeout,
-                                     cwd=notebooks_of(chain)[0].parent, scratch=scratch)
+        with _terminate_as_interrupt():
+            for nb in nbs:
+                copy = scratch / nb.name
+                shutil.copy2(nb, copy)
+                if nb.stem in cs.tolerance:
+                    res = _verify_within(nb, copy, cs.tolerance[nb.stem][0], sanitize, env, timeout,
+                                         cwd=notebooks_of(chain)[0].parent, scratch=scratch)
+                    results.append(res)
+                    log(res.line())
+                    continue
+                reason = cs.verify.get(nb.stem, "")
+                junit = scratch / f"{nb.stem}.xml"
+                mode = ["--nbval-lax"] if reason else ["--nbval", "--nbval-sanitize-with", str(sanitize)]
+                cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *mode, "--nbval-current-env",
+                       "--nbval-cell-timeout", str(timeout), f"--junitxml={junit}", "--rootdir", str(scratch),
+                       str(copy)]
+                proc = subprocess.run(cmd, cwd=notebooks_of(chain)[0].parent, env=env, capture_output=True, text=True)
+                if not junit.exists():
+                    raise ChainError(f"chain '{chain}': nbval could not run {nb.name}: "
+                                     f"{(proc.stdout + proc.stderr).strip().splitlines()[-1:]}")
+                compared, equal, differ = _junit(junit)
+                res = NotebookResult(nb.stem, compared, equal, differ, reason)
+                if reason and differ:  # a declared notebook must still run without an error
+                    res = NotebookResult(nb.stem, compared, equal, differ, "")
                 results.append(res)
                 log(res.line())
-                continue
-            reason = cs.verify.get(nb.stem, "")
-            junit = scratch / f"{nb.stem}.xml"
-            mode = ["--nbval-lax"] if reason else ["--nbval", "--nbval-sanitize-with", str(sanitize)]
-            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *mode, "--nbval-current-env",
-                   "--nbval-cell-timeout", str(timeout), f"--junitxml={junit}", "--rootdir", str(scratch),
-                   str(copy)]
-            proc = subprocess.run(cmd, cwd=notebooks_of(chain)[0].parent, env=env, capture_output=True, text=True)
-            if not junit.exists():
-                raise ChainError(f"chain '{chain}': nbval could not run {nb.name}: "
-                                 f"{(proc.stdout + proc.stderr).strip().splitlines()[-1:]}")
-            compared, equal, differ = _junit(junit)
-            res = NotebookResult(nb.stem, compared, equal, differ, reason)
-            if reason and differ:  # a declared notebook must still run without an error
-                res = NotebookResult(nb.stem, compared, equal, differ, "")
-            results.append(res)
-            log(res.line())
+    except KeyboardInterrupt:
+        _kill_children()
+        raise ChainError(f"chain '{chain}': verification interrupted; its kernels are stopped, the scratch "
+                         f"folder is removed and nothing was written beside the record") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     save(record, results)

@@ -1,5 +1,6 @@
 """`repro verify`: the record re-executes to the same outputs; an edited output is caught."""
 import json
+from pathlib import Path
 
 from repro import chains, verify
 
@@ -162,3 +163,55 @@ def test_sanitize_hides_tensorflow_log_clock_and_pid():
     assert _sanitize(a) == _sanitize(b) == "I<time> <pid> port.cc:153] oneDNN custom operations are on."
     e = "E0000 00:00:1796363263.207398   31636 cuda_platform.cc:52] failed call to cuInit"
     assert _sanitize(e) != _sanitize(e.replace("cuInit", "cuCtx"))        # the message is still compared
+
+
+def test_interrupted_verify_stops_its_kernels_and_writes_nothing(toy, tmp_path):  # noqa: F811
+    import signal
+    import subprocess
+    import sys
+    import time
+    chains.run("toy", "full", log=lambda m: None)
+    record = tmp_path / "results" / "toy" / "full"
+    nb = record / "01_make.ipynb"
+    nb.write_text(nb.read_text().replace("import matplotlib.pyplot as plt", "import time; time.sleep(60)\\n"
+                                                                          "import matplotlib.pyplot as plt"))
+    before = {p.name: p.read_bytes() for p in record.iterdir() if p.is_file()}
+    p = subprocess.Popen([sys.executable, "-m", "repro", "verify", "toy"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def descendants():
+        todo, seen = chains._children(p.pid), []
+        while todo:
+            pid = todo.pop()
+            seen.append(pid)
+            todo.extend(chains._children(pid))
+        return seen
+    for _ in range(600):   # wait until nbval's kernel is busy in the first notebook
+        if list(record.parent.glob(".verify-*")) and len(descendants()) >= 2:
+            break
+        time.sleep(0.1)
+    time.sleep(3)
+    started = descendants()
+    assert len(started) >= 2, started
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode != 0
+    assert "Traceback" not in err and "verification interrupted" in err, err
+    assert not list(record.parent.glob(".verify-*"))
+    assert {p.name: p.read_bytes() for p in record.iterdir() if p.is_file()} == before   # no verification.json
+
+    def running():
+        alive = []
+        for k in started:
+            try:
+                state = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state != "Z":
+                alive.append((k, state))
+        return alive
+    for _ in range(100):   # a killed process may take a moment to exit on a loaded machine
+        if not running():
+            break
+        time.sleep(0.1)
+    assert not running()
