@@ -161,8 +161,13 @@ def compare_text(ref: str, new: str, rtol: float) -> str | None:
 
 def _output_texts(cell: dict, sanitize: list[tuple[str, str]]) -> list[str]:
     """The comparable texts of one code cell's outputs (images excluded), sanitized."""
+    from .chains import _coalesced
+    # consecutive streams merged, as the runner stores them and as a reader sees them: the record
+    # holds one stream output where a fresh execution emits one per progress-bar update
+    outputs = [dict(o, text="".join(o.get("text", ""))) if o.get("output_type") == "stream" else o
+               for o in cell.get("outputs", [])]
     out = []
-    for o in cell.get("outputs", []):
+    for o in _coalesced(outputs):
         kind = o.get("output_type")
         if kind == "stream":   # as a terminal shows it: a progress bar's \r-updates leave their last state
             lines = "".join(o.get("text", "")).split("\n")

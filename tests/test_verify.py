@@ -76,6 +76,15 @@ def test_sanitize_hides_machine_details_but_not_results():
     assert _sanitize(bar1) == _sanitize(bar2)
     assert _sanitize(bar1) != _sanitize(bar1.replace("40/40", "39/40"))
     assert _sanitize("40 runs in 3.2 min") == _sanitize("40 runs in 11 min")
+    # a bar with values after its rate: the time goes, the values stay
+    post1 = "GAN (sersic): 100%|##########| 20000/20000 [21:46<00:00, 15.3it/s, l1=0.0151, val=0.0390]"
+    post2 = "GAN (sersic): 100%|##########| 20000/20000 [27:54<00:00, 11.9it/s, l1=0.0151, val=0.0390]"
+    assert _sanitize(post1) == _sanitize(post2) == "GAN (sersic): 100%|##########| 20000/20000 [<time>, l1=0.0151, val=0.0390]"
+    assert _sanitize(post1) != _sanitize(post1.replace("l1=0.0151", "l1=0.0152"))
+    # a bar's state cut by a warning depends on thread timing; its final state on its own line does not
+    cut = "GAN:   2%|▏         | {} [00:11<04:20, 45.1it/s]/x/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress\n"
+    assert _sanitize(cut.format("499/20000")) == _sanitize(cut.format("500/20000"))
+    assert _sanitize(bar1 + "\n") != _sanitize(bar1.replace("40/40", "39/40") + "\n")
     # numbers that are results are never touched
     for result in ("median SF_inf = 0.172 mag, median tau = 1.17 yr", "ours=0.4563184200594359",
                    "KS statistic 3.34e-04 on 6553600 values", "5 levels, lags 0.01 yr to 6.55e+09 yr"):
@@ -155,6 +164,23 @@ def test_progress_bars_compare_by_their_last_state():
     b = verify._output_texts(bar("fit: 0%| 0/9 [00:00<?, ?it/s]", "fit: 40%| 4/9 [00:01<00:02, 2.0it/s]",
                                  "fit: 100%| 9/9 [00:05<00:00, 1.8it/s]"), pats)
     assert a == b == ["[stderr] fit: 100%| 9/9 [<time>]\n"]
+    # a fresh execution sends one stream output per update (the text as a list of lines, as in the
+    # .ipynb file); the record holds them merged, as the runner stores them
+    split = {"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": ["training\n"]},
+        *({"output_type": "stream", "name": "stderr", "text": ["\r" + s]}
+          for s in ("fit: 0%| 0/9 [00:00<?, ?it/s]", "fit: 40%| 4/9 [00:01<00:02, 2.0it/s]",
+                    "fit: 100%| 9/9 [00:05<00:00, 1.8it/s]")),
+        {"output_type": "stream", "name": "stderr", "text": ["\n"]},
+        {"output_type": "stream", "name": "stdout", "text": ["best step 13000\n"]}]}
+    merged = {"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": "training\n"},
+        {"output_type": "stream", "name": "stderr", "text": "fit: 100%| 9/9 [00:03<00:00, 2.9it/s]\n"},
+        {"output_type": "stream", "name": "stdout", "text": "best step 13000\n"}]}
+    assert verify._output_texts(split, pats) == verify._output_texts(merged, pats) == [
+        "[stdout] training\n", "[stderr] fit: 100%| 9/9 [<time>]\n", "[stdout] best step 13000\n"]
+    assert verify.compare_notebooks({"cells": [merged]}, {"cells": [split]}, 0.0, pats) == (1, [])
+    assert split["outputs"][1]["text"] == ["\rfit: 0%| 0/9 [00:00<?, ?it/s]"]   # the notebook is not changed
 
 
 def test_sanitize_hides_tensorflow_log_clock_and_pid():
