@@ -160,26 +160,35 @@ def compare_text(ref: str, new: str, rtol: float) -> str | None:
 
 
 def _output_texts(cell: dict, sanitize: list[tuple[str, str]]) -> list[str]:
-    """The comparable texts of one code cell's outputs (images excluded), sanitized."""
-    from .chains import _coalesced
-    # consecutive streams merged, as the runner stores them and as a reader sees them: the record
-    # holds one stream output where a fresh execution emits one per progress-bar update
-    outputs = [dict(o, text="".join(o.get("text", ""))) if o.get("output_type") == "stream" else o
-               for o in cell.get("outputs", [])]
-    out = []
-    for o in _coalesced(outputs):
-        kind = o.get("output_type")
-        if kind == "stream":   # as a terminal shows it: a progress bar's \r-updates leave their last state
-            lines = "".join(o.get("text", "")).split("\n")
-            text = f"[{o.get('name')}] " + "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
-        elif kind == "error":
-            text = f"[error] {o.get('ename')}: {o.get('evalue')}"
+    """The comparable texts of one code cell's outputs (images excluded), sanitized.
+
+    Each stream (stdout, stderr) is compared as one text, as a terminal shows it: all its pieces
+    joined, and of each line only what follows its last ``\\r`` (a progress bar's last state).
+    Where a piece of stderr falls between two of stdout is thread timing (the kernel sends each
+    stream when it flushes), and a fresh execution sends a piece per progress-bar update where
+    the record holds them merged; so the streams come first, by name, then the other outputs in
+    their order.
+    """
+    streams: dict[str, str] = {}
+    others = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            name = o.get("name", "stdout")
+            streams[name] = streams.get(name, "") + "".join(o.get("text", ""))
         else:
-            data = o.get("data", {})
-            mime = next((m for m in ("text/html", "text/markdown", "text/plain") if m in data), None)
-            if mime is None:
-                continue           # an image: its numbers are compared through the cells that print them
-            text = f"[{mime}] " + "".join(data[mime])
+            others.append(o)
+    texts = [f"[{name}] " + "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in streams[name].split("\n"))
+             for name in sorted(streams)]
+    for o in others:
+        if o.get("output_type") == "error":
+            texts.append(f"[error] {o.get('ename')}: {o.get('evalue')}")
+            continue
+        data = o.get("data", {})
+        mime = next((m for m in ("text/html", "text/markdown", "text/plain") if m in data), None)
+        if mime is not None:   # else an image: its numbers are compared through the cells that print them
+            texts.append(f"[{mime}] " + "".join(data[mime]))
+    out = []
+    for text in texts:
         for regex, replace in sanitize:
             text = re.sub(regex, replace, text)
         out.append(text)

@@ -85,6 +85,10 @@ def test_sanitize_hides_machine_details_but_not_results():
     cut = "GAN:   2%|▏         | {} [00:11<04:20, 45.1it/s]/x/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress\n"
     assert _sanitize(cut.format("499/20000")) == _sanitize(cut.format("500/20000"))
     assert _sanitize(bar1 + "\n") != _sanitize(bar1.replace("40/40", "39/40") + "\n")
+    assert _sanitize(bar1 + "   \n") != _sanitize(bar1.replace("40/40", "39/40") + "   \n")   # tqdm's padding
+    # an object's address in a warning
+    retrace = "5 out of the last 9 calls to <function one_step_on_data_distributed at {}> triggered retracing"
+    assert _sanitize(retrace.format("0x7f501f8bb600")) == _sanitize(retrace.format("0x7f1e2c3d4e50"))
     # numbers that are results are never touched
     for result in ("median SF_inf = 0.172 mag, median tau = 1.17 yr", "ours=0.4563184200594359",
                    "KS statistic 3.34e-04 on 6553600 values", "5 levels, lags 0.01 yr to 6.55e+09 yr"):
@@ -178,7 +182,14 @@ def test_progress_bars_compare_by_their_last_state():
         {"output_type": "stream", "name": "stderr", "text": "fit: 100%| 9/9 [00:03<00:00, 2.9it/s]\n"},
         {"output_type": "stream", "name": "stdout", "text": "best step 13000\n"}]}
     assert verify._output_texts(split, pats) == verify._output_texts(merged, pats) == [
-        "[stdout] training\n", "[stderr] fit: 100%| 9/9 [<time>]\n", "[stdout] best step 13000\n"]
+        "[stderr] fit: 100%| 9/9 [<time>]\n", "[stdout] training\nbest step 13000\n"]
+    # where stderr falls between pieces of stdout is thread timing: not compared
+    late = {"cell_type": "code", "outputs": [merged["outputs"][0], merged["outputs"][2], merged["outputs"][1]]}
+    assert verify._output_texts(late, pats) == verify._output_texts(merged, pats)
+    # but a different text in either stream is a difference
+    other = {"cell_type": "code", "outputs": [merged["outputs"][0], merged["outputs"][1],
+                                              {"output_type": "stream", "name": "stdout", "text": "best step 12500\n"}]}
+    assert verify.compare_notebooks({"cells": [merged]}, {"cells": [other]}, 0.0, pats)[1]
     assert verify.compare_notebooks({"cells": [merged]}, {"cells": [split]}, 0.0, pats) == (1, [])
     assert split["outputs"][1]["text"] == ["\rfit: 0%| 0/9 [00:00<?, ?it/s]"]   # the notebook is not changed
 
