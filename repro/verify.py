@@ -34,7 +34,7 @@ Example
 >>> compare_text("loss 0.4131 after 12 epochs", "loss 0.4150 after 12 epochs", rtol=0.01) is None
 True
 >>> compare_text("loss 0.4131 (reproduced)", "loss 0.4131 (not reproduced)", rtol=0.01)
-"text differs: '(reproduced)' against '(not reproduced)'"
+"text differs: 'loss # (reproduced)' against 'loss # (not reproduced)' (# stands for a number)"
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class NotebookResult:
         """One line for the terminal."""
         if self.not_compared:
             return f"{self.notebook:<28} re-executed, outputs not compared: {self.not_compared}"
-        state = "ok" if not self.differ else f"{len(self.differ)} DIFFER"
+        state = "ok" if not self.differ else f"{max(self.compared - self.equal, 1)} DIFFER"
         within = f" (numbers within {self.rtol:.3g} relative)" if self.rtol else ""
         out = f"{self.notebook:<28} {self.compared:>3} cells compared, {self.equal:>3} equal{within}  {state}"
         return out + "".join(f"\n    {d}" for d in self.differ)
@@ -144,11 +144,13 @@ def compare_text(ref: str, new: str, rtol: float) -> str | None:
     rb, nb = _NUMBER.split(new), _NUMBER.findall(new)
     sa = [_SPACE.sub(" ", t) for t in ra]
     sb = [_SPACE.sub(" ", t) for t in rb]
-    if len(na) != len(nb):
-        return f"{len(na)} numbers against {len(nb)}"
-    for x, y in zip(sa, sb):
-        if x != y:
-            return f"text differs: {x.strip()!r} against {y.strip()!r}"
+    if sa != sb:
+        # where the texts part, numbers masked, with some context: a verdict's word, not an SVG path
+        ma, mb = "#".join(sa), "#".join(sb)
+        i = next((k for k, (u, v) in enumerate(zip(ma, mb)) if u != v), min(len(ma), len(mb)))
+        ctx = lambda t: t[max(0, i - 40):i + 60].strip()   # noqa: E731
+        return f"text differs: {ctx(ma)!r} against {ctx(mb)!r} (# stands for a number)"
+    # equal masked texts hold equally many numbers
     for x, y in zip(na, nb):
         if x == y:
             continue
@@ -252,7 +254,19 @@ def _verify_within(nb: Path, copy: Path, rtol: float, sanitize: Path, env: dict,
     compared, differ = compare_notebooks(ref, new, rtol, _sanitize_patterns(sanitize))
     if proc.returncode and not differ:
         differ = [f"the re-execution stopped: {(proc.stderr.strip().splitlines() or ['?'])[-1][:300]}"]
-    return NotebookResult(nb.stem, compared, compared - len({d.split(':')[0] for d in differ}), differ, "", rtol)
+    equal = compared - len({d.split(':')[0] for d in differ})
+    if differ:   # keep the evidence: the scratch folder goes, this copy stays (ignored by git)
+        kept = differences_dir(nb.parent) / nb.name
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(out, kept)
+        differ.append(f"(the re-executed notebook is kept: {kept})")
+    return NotebookResult(nb.stem, compared, max(equal, 0), differ, "", rtol)
+
+
+def differences_dir(record: Path) -> Path:
+    """Where a verification keeps the re-executed notebooks that differ from the record
+    (``results/<id>/.verify-<profile>-differences/``, ignored by git; emptied by the next verification)."""
+    return record.parent / f".verify-{record.name}-differences"
 
 
 def verify(chain: str, profile: str = "full", record: Path | None = None, timeout: int = 7200,
@@ -291,6 +305,7 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
         raise ChainError(f"chain '{chain}': no record to verify in {record} (missing {', '.join(missing)}); "
                          f"make one with python -m repro run {chain} --profile {profile}")
     scratch = record.parent / f".verify-{record.name}-{os.getpid()}"
+    shutil.rmtree(differences_dir(record), ignore_errors=True)
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "run").mkdir(parents=True)
     sanitize = Path(__file__).resolve().parent.parent / SANITIZE   # the checkout's own patterns

@@ -134,7 +134,12 @@ def test_verify_within_a_tolerance(toy, tmp_path):  # noqa: F811
     far = edited(cell, cell.replace(">4<", ">6<"))                             # 33 % off
     assert far.differ and far.differ[0].startswith("Code cell ") and "6 against 4" in far.differ[0]
     word = edited("reproduced", "not reproduced")
-    assert word.differ and "text differs" in word.differ[0]
+    assert word.differ and "text differs" in word.differ[0] and "reproduced" in word.differ[0]
+    # the re-executed notebook that differs is kept for the reader, beside the copy, until the next verify
+    kept = tmp_path / f".verify-{sorted(tmp_path.glob('copy-*'))[-1].name}-differences" / "02_claim.ipynb"
+    assert kept.exists() and str(kept) in word.differ[-1]
+    assert word.equal == word.compared - 1 and "1 DIFFER" in word.line()
+    assert not (tmp_path / ".verify-copy-0-differences").exists()      # nothing kept when all agree
 
 
 def test_compare_text_units_and_shapes():
@@ -142,7 +147,7 @@ def test_compare_text_units_and_shapes():
     assert verify.compare_text("p = 0.0500", "p = 0.0503", rtol=1e-9) is not None
     assert verify.compare_text("3.34e-04 on 10 values", "3.35e-04 on 10 values", rtol=0) is None
     assert verify.compare_text("a  12.5  b", "a 12.51 b", rtol=0.01) is None               # a table re-aligned
-    assert "numbers" in verify.compare_text("1 2", "1 2 3", rtol=0.5)
+    assert verify.compare_text("1 2", "1 2 3", rtol=0.5) == "text differs: '# #' against '# # #' (# stands for a number)"
     assert verify.compare_text("run n16 seed 3", "run n16 seed 4", rtol=0.5) is None      # 3 vs 4 within 50 %
     assert verify.compare_text("run n16 seed 3", "run n16 seed 4", rtol=0.1) is not None
 
