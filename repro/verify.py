@@ -406,9 +406,13 @@ def banner_line(v: dict) -> str:
         return ""
     where = v.get("where") or ""
     skipped = [f"{n['notebook']} ({n['not_compared']})" for n in v.get("notebooks", []) if n.get("not_compared")]
+    def plain(text: str) -> str:   # a difference may quote HTML (a claim table): shown, not rendered
+        return text[:160].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    differs = [f"{n['notebook']} ({plain(n['differ'][0])})" for n in v.get("notebooks", []) if n.get("differ")]
     commit = ((v.get("code") or {}).get("commit") or "unknown")[:10]
     head = "**Verified**" if v.get("ok") else "**Verification found differences**"
     return (f"{head} {v.get('verified_utc', '?')}{' ' + where if where else ''} (code at `{commit}`): "
             f"re-executed under strict nbval, "
             f"{v.get('cells_equal', 0)} of {v.get('cells_compared', 0)} compared cells equal"
+            + (f"; differs: {'; '.join(differs)}" if differs else "")
             + (f"; not compared: {', '.join(skipped)}" if skipped else "") + ".")

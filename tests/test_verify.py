@@ -40,6 +40,7 @@ def test_verify_passes_then_catches_an_edited_number(toy, tmp_path):  # noqa: F8
     assert [r.notebook for r in bad] == ["02_claim"]
     assert verify.load(copy)["ok"] is False
     assert verify.banner_line(verify.load(copy)).startswith("**Verification found differences**")
+    assert "differs: 02_claim (Cell " in verify.banner_line(verify.load(copy))     # the page names the cell
     # a new record of the chain is not verified yet
     chains.run("toy", "full", force=True, log=lambda m: None)
     assert verify.load(record) == {}
