@@ -38,6 +38,7 @@ True
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -407,7 +408,7 @@ def banner_line(v: dict) -> str:
     where = v.get("where") or ""
     skipped = [f"{n['notebook']} ({n['not_compared']})" for n in v.get("notebooks", []) if n.get("not_compared")]
     def plain(text: str) -> str:   # a difference may quote HTML (a claim table): shown, not rendered
-        return text[:160].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+        return html.escape(text[:160], quote=False).replace("`", "'")
     differs = [f"{n['notebook']} ({plain(n['differ'][0])})" for n in v.get("notebooks", []) if n.get("differ")]
     commit = ((v.get("code") or {}).get("commit") or "unknown")[:10]
     head = "**Verified**" if v.get("ok") else "**Verification found differences**"
