@@ -246,7 +246,7 @@ def _parse(p: Path, chain: str, key: Any, d: Any, notebooks: list[str], params: 
             raise ClaimSpecError(f"{where}: for_each is {{<variable>: <list parameter>, except: [values]}}, "
                                  f"got {for_each!r}")
         (var, param), = rest.items()
-        if param not in params or not params[param].type.startswith("list["):
+        if not isinstance(param, str) or param not in params or not params[param].type.startswith("list["):
             raise ClaimSpecError(f"{where}: for_each needs a list parameter of the chain, got {param!r}"
                                  f"{_hint(str(param), [k for k, v in params.items() if v.type.startswith('list[')])}")
         if not isinstance(key, str) or "{" + var + "}" not in key:
@@ -451,4 +451,60 @@ def audit(chain: str) -> list[str]:
             problems.append(f"{where}: the tolerance of rule '{name}' has no reason (why:)")
         if c.kind == "test" and c.key not in named:
             problems.append(f"{where}: kind test, but no claim names it as its significance")
+    return problems
+
+
+def recording_order(chain: str, params: Mapping[str, Any] | None = None) -> list[str]:
+    """Claims that a notebook records before a claim of the same notebook they refer to.
+
+    A claim's verdict that names another claim (``significance``, ``requires``, a rule such as
+    ``less_than_claim``) is final only
+    once that claim is recorded. When both belong to the same notebook, the notebook must record
+    the referenced one first; otherwise a fresh execution shows an interim verdict ("judged
+    without ... (not recorded yet)") where the record, re-judged at the end of ``repro run``,
+    shows the final one — and ``repro verify`` finds the two different.
+
+    The order is read from the notebook's code: the first argument of each ``run.claim(...)``
+    call, a string or an f-string whose ``{...}`` parts match any text (the most specific
+    pattern wins). A key recorded through a variable cannot be placed and is not checked.
+
+    Returns
+    -------
+    list of str
+        One line per misplaced reference, naming the notebook and both claims (``[]``: none).
+    """
+    import json
+    import re
+    spec = expanded(chain, params)
+    calls_of: dict[str, list[tuple[int, str]]] = {}
+
+    def calls(notebook: str) -> list[tuple[int, str]]:
+        if notebook not in calls_of:
+            p = notebooks_root() / chain / f"{notebook}.ipynb"
+            cells = json.loads(p.read_text(encoding="utf-8")).get("cells", []) if p.exists() else []
+            code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+            calls_of[notebook] = [(m.start(), m.group(2)) for m in re.finditer(r"run\.claim\(\s*f?([\"'])(.+?)\1", code)]
+        return calls_of[notebook]
+
+    def position(notebook: str, key: str) -> int | None:
+        best = None
+        for pos, pattern in calls(notebook):
+            literal = len(re.sub(r"\{[^}]*\}", "", pattern))
+            rx = "".join(".+?" if part.startswith("{") else re.escape(part)
+                         for part in re.split(r"(\{[^}]*\})", pattern) if part)
+            if re.fullmatch(rx, key) and (best is None or literal > best[0]):
+                best = (literal, pos)
+        return None if best is None else best[1]
+
+    problems = []
+    for key, c in spec.items():
+        refs = ([c.significance] if c.significance else []) + list(c.requires) + [
+            arg for rule in (c.rule, c.direction or {}) for name, arg in rule.items() if name.endswith("_claim")]
+        for ref in refs:
+            if ref not in spec or spec[ref].notebook != c.notebook:
+                continue
+            at_key, at_ref = position(c.notebook, key), position(c.notebook, ref)
+            if at_key is not None and at_ref is not None and at_ref > at_key:
+                problems.append(f"{chain}/{c.notebook}: {key} is recorded before {ref}, which its verdict names; "
+                                f"record {ref} first")
     return problems

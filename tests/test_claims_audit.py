@@ -45,3 +45,43 @@ def test_the_readme_scoreboard_is_the_records(monkeypatch):
     m = re.search(r"<!-- scoreboard -->\n(.*?)\n<!-- /scoreboard -->", readme, re.S)
     assert m, "README has no scoreboard block"
     assert m.group(1).strip() == claims.count_line(claims.collect(profile="full")) + "."
+
+
+@pytest.mark.parametrize("chain", params.available_chains())
+@pytest.mark.parametrize("profile", ["smoke", "full"])
+def test_a_notebook_records_a_referenced_claim_first(chain, profile):
+    assert claimspec.recording_order(chain, params.load(chain, profile)) == []
+
+
+def _notebook_with_claims(path, *lines):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("run = chains.start('o', profile)")] + [
+        nbformat.v4.new_code_cell(line) for line in lines]
+    nbformat.write(nb, str(path))
+
+
+def test_the_recording_order_check_places_f_string_keys(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    d = make_chain(root, "o", {
+        "gain_{arm}": claim_decl(rule={"at_least": 0.0}, significance="gain_{arm}_p", for_each={"arm": "arms"}),
+        "gain_{arm}_p": claim_decl(rule={"p_below": 0.05}, kind="test", for_each={"arm": "arms"}),
+        "worse": claim_decl(rule={"less_than_claim": "best"}),
+        "best": claim_decl(rule={"at_least": 0.0}),
+        "late": claim_decl(notebook="03_b", rule={"at_least": 0.0}, requires=["early"]),
+        "early": claim_decl(rule={"at_least": 0.0}),
+    }, parameters={"arms": {"type": "list[str]", "value": ["x", "y"], "doc": "the arms"}})
+    monkeypatch.setenv("REPRO_ROOT", str(root))
+    _notebook_with_claims(d / "02_a.ipynb",
+                          "for arm in 'xy':\n    run.claim(f'gain_{arm}', 1.0)\n    run.claim(f\"gain_{arm}_p\", 0.01)",
+                          'run.claim("worse", 1.0)\nrun.claim("early", 1.0)\nrun.claim("best", 2.0)')
+    _notebook_with_claims(d / "03_b.ipynb", 'run.claim("late", 1.0)')   # another notebook: final at run's end
+    problems = claimspec.recording_order("o", {"arms": ["x", "y"]})
+    assert problems == [
+        "o/02_a: gain_x is recorded before gain_x_p, which its verdict names; record gain_x_p first",
+        "o/02_a: gain_y is recorded before gain_y_p, which its verdict names; record gain_y_p first",
+        "o/02_a: worse is recorded before best, which its verdict names; record best first"]
+    _notebook_with_claims(d / "02_a.ipynb",
+                          "for arm in 'xy':\n    run.claim(f'gain_{arm}_p', 0.01)\n    run.claim(f'gain_{arm}', 1.0)",
+                          'run.claim("best", 2.0)\nrun.claim("worse", 1.0)\nrun.claim("early", 1.0)')
+    assert claimspec.recording_order("o", {"arms": ["x", "y"]}) == []

@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..automl import data as data_mod
 from ..automl import kernel as kernel_mod

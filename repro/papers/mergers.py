@@ -349,7 +349,7 @@ def degraded_images(paths: Sequence, conditions: Sequence[tuple[str, float]], tr
     dict
         ``{(condition name, transform name): stacked arrays}`` (:func:`condition_name`).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     out: dict[tuple[str, str], list] = {(condition_name(k, v), t): [] for k, v in conditions for t in transforms}
     for i, p in enumerate(tqdm(paths, desc="degrade", unit="img", disable=not progress)):
         img = images.decode_jpeg(p)

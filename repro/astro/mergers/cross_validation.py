@@ -175,7 +175,7 @@ def run_cv(X: np.ndarray, y: np.ndarray, splits: list[dict], arms: Sequence[str]
         A split has no ``seed``.
     """
     import keras
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     missing = [(s["repeat"], s["fold"]) for s in splits if "seed" not in s]
     if missing:
         raise ValueError(f"splits {missing[:3]} have no training 'seed' (see repro.papers.mergers.Setup.splits)")

@@ -241,7 +241,7 @@ def load_images(paths: Sequence, size: int | None = None, progress: bool = False
     out = []
     it = paths
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
         it = tqdm(paths, desc="decode", unit="img")
     for p in it:
         img = decode_jpeg(p)
@@ -308,7 +308,7 @@ def cached_images(cache: Path, sample: pd.DataFrame, sizes: dict[str, int | Call
     out: dict[str, list] = {k: [] for k in sizes}
     it = paths
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
         it = tqdm(paths, desc="decode + downsample", unit="img")
     for p in it:
         img = decode_jpeg(p)

@@ -276,7 +276,7 @@ def measure_many(images: Sequence[np.ndarray], n_jobs: int = 2, rms_floor: float
     pandas.DataFrame
         The fields of :func:`measure` and ``failed`` (True where ``status`` is not "ok").
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     images = list(images)
     chunks = [images[i:i + chunk] for i in range(0, len(images), chunk)]
     rows: list[dict] = []
