@@ -248,9 +248,19 @@ def notebooks_of(chain: str) -> list[Path]:
     return paths
 
 
-def _coalesced(outputs: list) -> list:
-    """Consecutive stream outputs of one name merged, each line reduced to what follows its last ``\r``."""
+def last_states(text: str) -> str:
+    r"""A stream's text as a terminal leaves it: of each line, what follows its last ``\r``
+    (a progress bar's last state; a bar cleared by ``\r`` at the very end leaves nothing).
+
+    >>> last_states("\rfit 0/9\rfit 9/9\ndone\n")
+    'fit 9/9\ndone\n'
+    """
     import re
+    return re.sub(r"[^\n]*\r(?!\n)", "", text)
+
+
+def _coalesced(outputs: list) -> list:
+    """Consecutive stream outputs of one name merged, each line reduced to its last state (:func:`last_states`)."""
     out: list = []
     for o in outputs:
         if o.get("output_type") == "stream" and out and out[-1].get("output_type") == "stream" \
@@ -260,7 +270,7 @@ def _coalesced(outputs: list) -> list:
             out.append(o)
     for o in out:
         if o.get("output_type") == "stream":
-            o["text"] = re.sub(r"[^\n]*\r(?!\n)", "", o["text"])
+            o["text"] = last_states(o["text"])
     return out
 
 

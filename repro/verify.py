@@ -166,7 +166,8 @@ def _output_texts(cell: dict, sanitize: list[tuple[str, str]]) -> list[str]:
     """The comparable texts of one code cell's outputs (images excluded), sanitized.
 
     Each stream (stdout, stderr) is compared as one text, as a terminal shows it: all its pieces
-    joined, and of each line only what follows its last ``\\r`` (a progress bar's last state).
+    joined, and of each line only what follows its last ``\\r`` (a progress bar's last state), by
+    the rule that ``repro run`` applied to the record (:func:`repro.chains.last_states`).
     Where a piece of stderr falls between two of stdout is thread timing (the kernel sends each
     stream when it flushes), and a fresh execution sends a piece per progress-bar update where
     the record holds them merged; so the streams come first, by name, then the other outputs in
@@ -180,8 +181,8 @@ def _output_texts(cell: dict, sanitize: list[tuple[str, str]]) -> list[str]:
             streams[name] = streams.get(name, "") + "".join(o.get("text", ""))
         else:
             others.append(o)
-    texts = [f"[{name}] " + "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in streams[name].split("\n"))
-             for name in sorted(streams)]
+    from .chains import last_states   # the rule `repro run` applied to the record's streams
+    texts = [f"[{name}] " + last_states(streams[name]) for name in sorted(streams)]
     for o in others:
         if o.get("output_type") == "error":
             texts.append(f"[error] {o.get('ename')}: {o.get('evalue')}")

@@ -258,3 +258,13 @@ def test_interrupted_verify_stops_its_kernels_and_writes_nothing(toy, tmp_path):
             break
         time.sleep(0.1)
     assert not running()
+
+
+def test_verify_reads_streams_by_the_rule_the_runner_stored_them_with():
+    from repro.chains import _coalesced
+    pieces = ["step 1\n", "\rfit 0/9", "\rfit 9/9", "\r        \r", "step 2\n"]   # a bar cleared at its end
+    fresh = {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout", "text": [p]} for p in pieces]}
+    stored = {"cell_type": "code", "outputs": _coalesced([{"output_type": "stream", "name": "stdout", "text": p}
+                                                          for p in pieces])}
+    assert stored["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "step 1\nstep 2\n"}]
+    assert verify._output_texts(fresh, []) == verify._output_texts(stored, []) == ["[stdout] step 1\nstep 2\n"]
