@@ -102,7 +102,7 @@ def record_banner(chain: str, st, record: dict) -> str:
                 if mach else "")
              + (f", GPU {', '.join(mach['gpu'])}" if mach.get("gpu") else "") + "."]
     from . import verify as verify_mod
-    checked = verify_mod.banner_line(verify_mod.load(results_root() / chain / str(record.get("profile", "full"))))
+    checked = verify_mod.banner_line(verify_mod.load(results_root() / chain / str(record.get("profile", "full"))), mach)
     how = ("CI re-executes this record on every change." if chain in verify_mod.CI_CHAINS else
            f"This record is verified on demand only (`make verify CHAIN={chain}`), not in CI.")
     lines.append("\n" + (checked or "Not yet verified by re-execution.") + " " + how)

@@ -397,8 +397,12 @@ def load(record: Path) -> dict:
         return {}
 
 
-def banner_line(v: dict) -> str:
+def banner_line(v: dict, record_machine: dict | None = None) -> str:
     """One sentence for a chain's pages about its last verification (``""`` when there is none).
+
+    It names the processor that re-executed the record; when ``record_machine`` (the record's provenance
+    ``machine``) names another processor, it says so: TensorFlow's training is deterministic on one processor,
+    not across processor families, so a difference between machines is not a difference in the code.
 
     >>> banner_line({"verified_utc": "2026-12-04T08:00:00Z", "ok": True, "cells_compared": 9, "cells_equal": 9,
     ...              "code": {"commit": "abcdef1234567"}, "notebooks": [{"notebook": "02_jobs", "not_compared": "timings"}]})
@@ -413,7 +417,11 @@ def banner_line(v: dict) -> str:
     differs = [f"{n['notebook']} ({plain(n['differ'][0])})" for n in v.get("notebooks", []) if n.get("differ")]
     commit = ((v.get("code") or {}).get("commit") or "unknown")[:10]
     head = "**Verified**" if v.get("ok") else "**Verification found differences**"
-    return (f"{head} {v.get('verified_utc', '?')}{' ' + where if where else ''} (code at `{commit}`): "
+    cpu = (v.get("machine") or {}).get("cpu")
+    made_on = (record_machine or {}).get("cpu")
+    on = (f" on {cpu}" if cpu else "") + (f" (the record was made on {made_on})" if cpu and made_on and made_on != cpu
+                                          else "")
+    return (f"{head} {v.get('verified_utc', '?')}{' ' + where if where else ''}{on} (code at `{commit}`): "
             f"re-executed under strict nbval, "
             f"{v.get('cells_equal', 0)} of {v.get('cells_compared', 0)} compared cells equal"
             + (f"; differs: {'; '.join(differs)}" if differs else "")

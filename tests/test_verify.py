@@ -268,3 +268,14 @@ def test_verify_reads_streams_by_the_rule_the_runner_stored_them_with():
                                                           for p in pieces])}
     assert stored["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "step 1\nstep 2\n"}]
     assert verify._output_texts(fresh, []) == verify._output_texts(stored, []) == ["[stdout] step 1\nstep 2\n"]
+
+
+def test_the_banner_names_the_verifying_processor_and_says_when_the_record_was_made_on_another():
+    v = {"verified_utc": "2026-12-05T12:00:00Z", "ok": False, "cells_compared": 4, "cells_equal": 3,
+         "code": {"commit": "abcdef1234567"}, "machine": {"cpu": "Intel(R) Xeon(R) Processor"},
+         "notebooks": [{"notebook": "03_train", "differ": ["Code cell 5: 0.0080 against 0.0128"]}]}
+    other = verify.banner_line(v, {"cpu": "AMD EPYC"})
+    assert " on Intel(R) Xeon(R) Processor (the record was made on AMD EPYC) " in other
+    same = verify.banner_line(v, {"cpu": "Intel(R) Xeon(R) Processor"})
+    assert " on Intel(R) Xeon(R) Processor (code at" in same and "record was made" not in same
+    assert "record was made" not in verify.banner_line(v)
