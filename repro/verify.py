@@ -321,6 +321,9 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
         'c.InteractiveShellApp.extensions = ["repro.nbquiet"]\n', encoding="utf-8")
     env = {**os.environ, "REPRO_RUN_DIR": str(scratch / "run"), "REPRO_PROFILE": profile,
            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "IPYTHONDIR": str(ipydir)}
+    remark = processor_remark(record, cs)
+    if remark:
+        log(remark)
     results = []
     try:
         with _terminate_as_interrupt():
@@ -357,6 +360,30 @@ def verify(chain: str, profile: str = "full", record: Path | None = None, timeou
         shutil.rmtree(scratch, ignore_errors=True)
     save(record, results)
     return results
+
+
+def processor_remark(record: Path, cs) -> str:
+    """A warning line when a record with tolerance notebooks was made on another processor than this one.
+
+    TensorFlow's training is deterministic on one processor, not across processor families (AMD EPYC
+    against Intel Xeon: the mergers and psfgan trainings part by more than 5 %), so a difference found
+    there may be the machine's, not the code's. ``""`` when the processors agree, the record names none,
+    or the chain compares every notebook exactly.
+    """
+    from . import provenance
+    from .io import read_json
+    if not cs.tolerance:
+        return ""
+    try:
+        made_on = (read_json(Path(record) / "provenance.json").get("machine") or {}).get("cpu")
+    except (OSError, ValueError):
+        return ""
+    here = provenance.machine().get("cpu")
+    if not made_on or not here or made_on == here:
+        return ""
+    return (f"note: this record was made on {made_on}, this machine is {here}; TensorFlow's training is "
+            f"deterministic on one processor, not across processor families, so the notebooks compared "
+            f"within a tolerance ({', '.join(sorted(cs.tolerance))}) may differ here by more than it")
 
 
 def save(record: Path, results: list[NotebookResult]) -> Path:

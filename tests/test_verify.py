@@ -279,3 +279,18 @@ def test_the_banner_names_the_verifying_processor_and_says_when_the_record_was_m
     same = verify.banner_line(v, {"cpu": "Intel(R) Xeon(R) Processor"})
     assert " on Intel(R) Xeon(R) Processor (code at" in same and "record was made" not in same
     assert "record was made" not in verify.banner_line(v)
+
+
+def test_verify_warns_when_a_tolerance_record_was_made_on_another_processor(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+    from repro import provenance
+    (tmp_path / "provenance.json").write_text(json.dumps({"machine": {"cpu": "AMD EPYC"}}))
+    monkeypatch.setattr(provenance, "machine", lambda: {"cpu": "Intel(R) Xeon(R) Processor"})
+    tol = SimpleNamespace(tolerance={"03_train": (0.05, "training")})
+    line = verify.processor_remark(tmp_path, tol)
+    assert "made on AMD EPYC, this machine is Intel(R) Xeon(R) Processor" in line and "03_train" in line
+    assert verify.processor_remark(tmp_path, SimpleNamespace(tolerance={})) == ""     # exact chains: no remark
+    monkeypatch.setattr(provenance, "machine", lambda: {"cpu": "AMD EPYC"})
+    assert verify.processor_remark(tmp_path, tol) == ""                                # same processor
+    (tmp_path / "provenance.json").write_text("{not json")
+    assert verify.processor_remark(tmp_path, tol) == ""                                # unreadable: no claim made
