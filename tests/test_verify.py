@@ -87,6 +87,14 @@ def test_sanitize_hides_machine_details_but_not_results():
     assert _sanitize(cut.format("499/20000")) == _sanitize(cut.format("500/20000"))
     assert _sanitize(bar1 + "\n") != _sanitize(bar1.replace("40/40", "39/40") + "\n")
     assert _sanitize(bar1 + "   \n") != _sanitize(bar1.replace("40/40", "39/40") + "   \n")   # tqdm's padding
+    # a bar's earlier state run together with its later one (the record's stderr split by a stdout
+    # message, its "\r" lost) reads as the later state alone, as a fresh execution shows it
+    joined = ("train:  10%|█         | 2/20 [01:46<15:44, 52.45s/net, arm=transfer, fold=0]"
+              "train: 100%|██████████| 20/20 [22:34<00:00, 67.72s/net, arm=scratch, fold=4]\n")
+    fresh = "train: 100%|██████████| 20/20 [12:51<00:00, 38.60s/net, arm=scratch, fold=4]\n"
+    assert _sanitize(joined) == _sanitize(fresh) == "train: 100%|██████████| 20/20 [<time>, arm=scratch, fold=4]\n"
+    assert _sanitize(joined) != _sanitize(fresh.replace("20/20", "19/20"))   # the final state is still compared
+    assert _sanitize(joined) != _sanitize(fresh.replace("fold=4", "fold=3"))
     # an object's address in a warning
     retrace = "5 out of the last 9 calls to <function one_step_on_data_distributed at {}> triggered retracing"
     assert _sanitize(retrace.format("0x7f501f8bb600")) == _sanitize(retrace.format("0x7f1e2c3d4e50"))
